@@ -1,0 +1,38 @@
+# htx-data — the two set-up commands (README): `make demo` and `make test`.
+# Both create the virtual environment from the pinned requirements on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+export PYTHONPATH := $(CURDIR)/plugins
+
+.PHONY: demo test up migrate bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+## demo: run every DAG once over the bundled sample and print the period's indicators
+demo: $(VENV)/.installed
+	$(PY) -m htx demo
+
+## test: the whole suite against a real local PostgreSQL and real Airflow runs
+test: $(VENV)/.installed
+	$(PY) -m pytest -q tests
+
+## up: Airflow UI and scheduler on http://127.0.0.1:8080 against the local warehouse
+up: $(VENV)/.installed
+	$(PY) -m htx up
+
+## migrate: apply the warehouse migrations (to htx_warehouse, or the local server)
+migrate: $(VENV)/.installed
+	$(PY) -m htx migrate
+
+## bench: the ingest and parse-time benchmarks, written to bench/results.md
+bench: $(VENV)/.installed
+	$(PY) bench/run.py
+
+## clean: stop the local PostgreSQL and delete local state (.local/)
+clean:
+	-$(PY) -c "from htx import localpg; localpg.stop()"
+	rm -rf .local

@@ -1,0 +1,9 @@
+-- Targets of the plan year (reference data, mart.plan_target) and attainment = value / target × 100,
+-- for the periods that start on 1 January of that year.
+UPDATE mart.plan_indicator AS i
+SET target = t.target,
+    attainment_pct = i.value * 100 / NULLIF(t.target, 0)
+FROM mart.plan_target AS t
+WHERE t.indicator_code = i.indicator_code
+  AND t.breakdown = i.breakdown
+  AND i.period_start = make_date(t.plan_year, 1, 1);

@@ -1,0 +1,122 @@
+"""Builds the project's DAGs from configuration; DAG files only call these.
+
+Everything here runs at DAG parse time, so it imports nothing heavy and reads no connection:
+task bodies import the pipeline when they run.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from htx.alerts import on_task_failure
+from htx.feeds.config import FEEDS, Feed
+from htx.tags import Tag
+
+OWNER = "htx-data"
+TIMEZONE = "Asia/Ho_Chi_Minh"
+DEFAULT_ARGS = {
+    "owner": OWNER,
+    "retries": 2,
+    "retry_delay": timedelta(minutes=5),
+    "retry_exponential_backoff": True,
+    "on_failure_callback": on_task_failure,
+}
+
+
+def _start_date():
+    import pendulum
+
+    return pendulum.datetime(2024, 1, 1, tz=TIMEZONE)
+
+
+def feed_asset(feed: Feed):
+    from airflow.sdk import Asset
+
+    return Asset(name=feed.asset_name, uri=feed.asset_uri, group="htx_core")
+
+
+MARTS_ASSET_NAME = "htx_mart_plan_indicator"
+
+
+def build_feed_dag(feed: Feed):
+    """extract → land → parse/validate → stage → merge → publish the core Asset."""
+    from airflow.sdk import dag, get_current_context, task
+    from airflow.sdk.exceptions import AirflowFailException
+
+    source_tag = Tag.API if feed.source == "api" else Tag.FILE_DROP
+
+    @dag(dag_id=feed.dag_id, description=feed.title, schedule=feed.schedule,
+         start_date=_start_date(), catchup=False, max_active_runs=1, default_args=DEFAULT_ARGS,
+         tags=[Tag.HTX.value, Tag.FEED.value, source_tag.value], doc_md=_feed_doc(feed))
+    def feed_pipeline():
+        @task
+        def extract_to_landing() -> int:
+            from htx import pipeline
+            from htx.registry_api.client import RegistryApiError
+
+            context = get_current_context()
+            run = pipeline.RunInfo(context["dag"].dag_id, context["run_id"], context["ti"].task_id)
+            try:
+                return pipeline.extract_to_landing(feed.name, run)
+            except RegistryApiError as err:  # a bad token or a malformed page: retrying cannot help
+                raise AirflowFailException(str(err)) from None
+
+        @task
+        def validate_and_stage(batch_id: int) -> dict:
+            from htx import pipeline
+
+            try:
+                return pipeline.validate_and_stage(feed.name, batch_id).__dict__
+            except pipeline.BatchRejected as err:  # the same input would be rejected again
+                raise AirflowFailException(str(err)) from None
+
+        @task
+        def merge_into_core(batch_id: int) -> bool:
+            from htx import pipeline
+
+            return pipeline.merge_into_core(feed.name, batch_id)
+
+        @task(outlets=[feed_asset(feed)])
+        def publish(batch_id: int) -> dict:
+            from htx import pipeline
+
+            return pipeline.publish(feed.name, batch_id)
+
+        batch_id = extract_to_landing()
+        merged = merge_into_core(batch_id)
+        validate_and_stage(batch_id) >> merged >> publish(batch_id)
+
+    return feed_pipeline()
+
+
+def build_marts_dag():
+    """Refresh mart.plan_indicator whenever any feed's core Asset is updated."""
+    from functools import reduce
+    from operator import or_
+
+    from airflow.sdk import Asset, dag, get_current_context, task
+
+    core_assets = [feed_asset(feed) for feed in FEEDS.values()]
+
+    @dag(dag_id="htx_plan_marts", description="Chỉ tiêu kế hoạch (plan indicators) marts",
+         schedule=reduce(or_, core_assets), start_date=_start_date(), catchup=False,
+         max_active_runs=1, default_args=DEFAULT_ARGS, tags=[Tag.HTX.value, Tag.MARTS.value],
+         doc_md=__doc__)
+    def plan_marts():
+        @task(outlets=[Asset(name=MARTS_ASSET_NAME, uri="htx://warehouse/mart/plan_indicator",
+                             group="htx_mart")])
+        def refresh_marts() -> dict:
+            from htx import marts
+
+            return marts.refresh(get_current_context()["run_id"])
+
+        refresh_marts()
+
+    return plan_marts()
+
+
+def _feed_doc(feed: Feed) -> str:
+    return (f"### {feed.title}\n\n{feed.doc}\n\n"
+            f"| | |\n|---|---|\n| source | {feed.source} |\n| schedule | `{feed.schedule}` "
+            f"({TIMEZONE}) |\n| writes | `{feed.staging_table}`, `{feed.core_table}`, "
+            f"`{feed.quarantine_table}`, `audit.load_batch` |\n| suite | "
+            f"`include/expectations/{feed.suite_file}` |\n")

@@ -1,0 +1,75 @@
+"""Every feed declared as configuration. DAG files read this module at parse time, so it must
+stay free of heavy imports and of any I/O.
+
+A new feed is a `Feed` entry here, a contract parser module (`htx.feeds.<name>`), an expectation
+suite (`include/expectations/<name>.json`), tables in a migration and a merge SQL file
+(`include/sql/merge/<name>.sql`). The pipeline (`htx.pipeline`) and the DAG factory are shared.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class Feed:
+    name: str                  # also the staging/quarantine table and suite name
+    title: str                 # shown in the Airflow UI
+    source: str                # "api" (pulled) or "file_drop"
+    schedule: str              # cron, in Asia/Ho_Chi_Minh
+    core_table: str            # what the merge writes and the Asset names
+    expected_cadence: timedelta  # how often a delivery is due (freshness)
+    cursor_field: str | None = None  # incremental pulls: the parsed field the cursor follows
+    doc: str = ""
+
+    @property
+    def staging_table(self) -> str:
+        return f"staging.{self.name}"
+
+    @property
+    def quarantine_table(self) -> str:
+        return f"quarantine.{self.name}"
+
+    @property
+    def parser_module(self) -> str:
+        return f"htx.feeds.{self.name}"
+
+    @property
+    def merge_sql(self) -> str:
+        return f"merge/{self.name}.sql"
+
+    @property
+    def suite_file(self) -> str:
+        return f"{self.name}.json"
+
+    @property
+    def dag_id(self) -> str:
+        return f"htx_feed_{self.name}"
+
+    @property
+    def asset_name(self) -> str:
+        return f"htx_{self.core_table.replace('.', '_')}"
+
+    @property
+    def asset_uri(self) -> str:
+        # A logical URI: the real host comes from the htx_warehouse connection at run time,
+        # which DAG parsing must not read.
+        return f"htx://warehouse/{self.core_table.replace('.', '/')}"
+
+
+FEEDS: dict[str, Feed] = {
+    feed.name: feed
+    for feed in (
+        Feed(
+            name="registrations",
+            title="Đăng ký HTX/LHHTX/THT (registrations) from the national registry API",
+            source="api",
+            schedule="15 7-19/3 * * *",  # five pulls a day in office hours, Vietnam time
+            core_table="core.registration_state",
+            expected_cadence=timedelta(days=1),
+            cursor_field="updated_at",
+            doc="Incremental pull (updated_since cursor) of cooperative registrations; every "
+                "state kept as history (valid_from / valid_to).",
+        ),
+    )
+}

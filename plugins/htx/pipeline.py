@@ -1,0 +1,283 @@
+"""The one pipeline every feed runs: extract → land → parse → validate → stage → merge → publish.
+
+Each step is a plain function of (feed name, batch id) so a DAG task is one call, and a retried
+task redoes its step from what the previous step left in the landing zone and the warehouse:
+  * `extract_to_landing` opens the batch in `audit.load_batch` and lands every object untouched;
+  * `validate_and_stage` parses landed objects in chunks, runs the feed's expectation suite,
+    quarantines failing rows with their reasons and COPYs the rest into staging;
+  * `merge_into_core` applies the feed's merge SQL to core in one transaction (idempotent);
+  * `publish` clears the batch's staging rows and closes the batch.
+Invariant, enforced by a CHECK on audit.load_batch: rows in = loaded + quarantined.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from itertools import islice
+from typing import Iterable, Iterator
+
+from htx import db
+from htx.feeds.common import ParsedRow, RejectedObject, jsonable
+from htx.feeds.config import FEEDS, Feed
+
+log = logging.getLogger(__name__)
+
+CHUNK_ROWS = 50_000
+LINEAGE_COLUMNS = ("batch_id", "source_object", "source_row")
+# Re-read this much before the cursor: a change committed at the source just before our last
+# pull may carry an earlier updated_at than the last one we saw. Re-read rows merge as no-ops.
+CURSOR_OVERLAP = timedelta(minutes=15)
+
+
+class BatchRejected(Exception):
+    """The batch cannot load at all; nothing of it reached core."""
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    dag_id: str
+    run_id: str
+    task_id: str = ""
+
+
+@dataclass(frozen=True)
+class StageCounts:
+    rows_in: int
+    rows_loaded: int
+    rows_quarantined: int
+    cursor_to: object = None  # newest cursor_field value seen, quarantined rows included
+
+
+# --- extract → land -----------------------------------------------------------------------
+
+def extract_to_landing(feed_name: str, run: RunInfo) -> int:
+    """Pull the feed's source into the landing zone; returns the batch id."""
+    feed = FEEDS[feed_name]
+    if feed.source != "api":
+        raise NotImplementedError(f"feed {feed.name}: source {feed.source!r} has no extractor yet")
+    from htx.landing import LandingZone
+    from htx.registry_api.client import fetch_pages
+    from htx.settings import registry_api
+
+    with db.transaction() as conn, conn.cursor() as cur:
+        updated_since = _cursor_start(cur, feed)
+        batch_id = _open_batch(cur, feed, f"{run.dag_id}/{run.run_id}", run, updated_since)
+    zone = LandingZone.configured()
+    digests, requests = [], []
+    with db.transaction() as conn, conn.cursor() as cur:
+        cur.execute("DELETE FROM audit.landed_object WHERE batch_id = %s", (batch_id,))
+        for seq, (request, body) in enumerate(fetch_pages(registry_api(), updated_since), start=1):
+            landed = zone.land(feed.name, batch_id, f"page-{seq:05d}.json", body)
+            cur.execute(
+                "INSERT INTO audit.landed_object (batch_id, seq, object_url, sha256, size_bytes)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                (batch_id, seq, landed.url, landed.sha256, landed.size_bytes))
+            digests.append(landed.sha256)
+            requests.append(request)
+        cur.execute(
+            "UPDATE audit.load_batch SET checksum = %s, source_object = %s WHERE batch_id = %s",
+            (_combined_digest(digests), requests[0] if requests else "(no pages)", batch_id))
+    log.info("%s: batch %s landed %d page(s) (updated_since=%s)", feed.name, batch_id,
+             len(digests), updated_since)
+    return batch_id
+
+
+def _cursor_start(cur, feed: Feed) -> str | None:
+    cur.execute("SELECT cursor_value - %s FROM audit.source_cursor WHERE feed = %s",
+                (CURSOR_OVERLAP, feed.name))
+    found = cur.fetchone()
+    return found[0].isoformat() if found else None
+
+
+def _open_batch(cur, feed: Feed, batch_key: str, run: RunInfo, cursor_from: str | None) -> int:
+    """Create the batch, or reopen it when a task retry runs again (it starts over)."""
+    cur.execute(
+        """
+        INSERT INTO audit.load_batch (feed, batch_key, source_object, cursor_from, dag_id, run_id,
+                                      task_id)
+        VALUES (%(feed)s, %(key)s, %(key)s, %(cursor)s, %(dag)s, %(run)s, %(task)s)
+        ON CONFLICT (feed, batch_key) DO UPDATE
+            SET status = 'running', error = NULL, started_at = now(), finished_at = NULL,
+                rows_in = NULL, rows_loaded = NULL, rows_quarantined = NULL, cursor_to = NULL,
+                cursor_from = EXCLUDED.cursor_from, task_id = EXCLUDED.task_id
+        RETURNING batch_id
+        """,
+        {"feed": feed.name, "key": batch_key, "cursor": cursor_from, "dag": run.dag_id,
+         "run": run.run_id, "task": run.task_id})
+    return cur.fetchone()[0]
+
+
+def _combined_digest(digests: list[str]) -> str:
+    return hashlib.sha256("".join(digests).encode()).hexdigest()
+
+
+# --- parse → validate → stage -------------------------------------------------------------
+
+def validate_and_stage(feed_name: str, batch_id: int) -> StageCounts:
+    """Parse and validate the batch's landed objects; stage valid rows, quarantine the rest."""
+    from htx.landing import LandingZone
+    from htx.validation import SuiteRunner
+
+    feed = FEEDS[feed_name]
+    parser = importlib.import_module(feed.parser_module)
+    runner = SuiteRunner(feed.name)
+    zone = LandingZone.configured()
+    try:
+        with db.transaction() as conn, conn.cursor() as cur:
+            _clear_batch_rows(cur, feed, batch_id)
+            cur.execute("SELECT object_url FROM audit.landed_object WHERE batch_id = %s ORDER BY seq",
+                        (batch_id,))
+            urls = [url for (url,) in cur.fetchall()]
+            counts = StageCounts(0, 0, 0)
+            for url in urls:
+                rows = parser.parse_object(zone.read(url), url)
+                for chunk in _chunks(rows, CHUNK_ROWS):
+                    counts = _add(counts, _stage_chunk(cur, feed, parser, runner, batch_id, chunk))
+            _record_validation(cur, runner, batch_id)
+            cur.execute(
+                "UPDATE audit.load_batch SET rows_in = %s, rows_loaded = %s, rows_quarantined = %s,"
+                " cursor_to = %s, status = 'staged' WHERE batch_id = %s",
+                (counts.rows_in, counts.rows_loaded, counts.rows_quarantined, counts.cursor_to,
+                 batch_id))
+    except (RejectedObject, BatchRejected) as err:
+        mark_batch(batch_id, "rejected", str(err))
+        raise BatchRejected(f"{feed.name} batch {batch_id} rejected: {err}") from None
+    log.info("%s batch %s: %d rows in, %d staged, %d quarantined", feed.name, batch_id,
+             counts.rows_in, counts.rows_loaded, counts.rows_quarantined)
+    return counts
+
+
+def _clear_batch_rows(cur, feed: Feed, batch_id: int) -> None:
+    from psycopg2 import sql
+
+    for table in (feed.staging_table, feed.quarantine_table):
+        cur.execute(sql.SQL("DELETE FROM {} WHERE batch_id = %s").format(db.qualified(table)),
+                    (batch_id,))
+    cur.execute("DELETE FROM audit.validation_result WHERE batch_id = %s", (batch_id,))
+
+
+def _chunks(rows: Iterable[ParsedRow], size: int) -> Iterator[list[ParsedRow]]:
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _add(a: StageCounts, b: StageCounts) -> StageCounts:
+    cursors = [c for c in (a.cursor_to, b.cursor_to) if c is not None]
+    return StageCounts(a.rows_in + b.rows_in, a.rows_loaded + b.rows_loaded,
+                       a.rows_quarantined + b.rows_quarantined, max(cursors, default=None))
+
+
+def _stage_chunk(cur, feed: Feed, parser, runner, batch_id: int,
+                 chunk: list[ParsedRow]) -> StageCounts:
+    import pandas as pd
+
+    parsed = [row for row in chunk if not row.failures]
+    if parsed:
+        frame = pd.DataFrame([row.values for row in parsed],
+                             columns=list(parser.COLUMNS + parser.CHECK_COLUMNS))
+        verdict = runner.validate(frame)
+        if verdict.table_failures:
+            raise BatchRejected("; ".join(verdict.table_failures))
+        for position, failures in verdict.row_failures.items():
+            parsed[position].failures.extend(failures)
+    good = [row for row in chunk if not row.failures]
+    bad = [row for row in chunk if row.failures]
+    db.copy_rows(cur, feed.staging_table, LINEAGE_COLUMNS + parser.COLUMNS,
+                 ((batch_id, r.source_object, r.source_row, *(r.values[c] for c in parser.COLUMNS))
+                  for r in good))
+    db.copy_rows(cur, feed.quarantine_table,
+                 ("batch_id", "source_object", "source_row", "reason", "failures", "record"),
+                 ((batch_id, r.source_object, r.source_row,
+                   "; ".join(f.describe() for f in r.failures),
+                   json.dumps([f.as_json() for f in r.failures], ensure_ascii=False),
+                   json.dumps(jsonable(r.record), ensure_ascii=False))
+                  for r in bad))
+    cursor_values = [r.values.get(feed.cursor_field) for r in chunk] if feed.cursor_field else []
+    return StageCounts(len(chunk), len(good), len(bad),
+                       max((v for v in cursor_values if v is not None), default=None))
+
+
+def _record_validation(cur, runner, batch_id: int) -> None:
+    for expectation, tally in runner.tallies.items():
+        cur.execute(
+            "INSERT INTO audit.validation_result (batch_id, suite, expectation, severity, success,"
+            " element_count, unexpected_count, unexpected_sample) VALUES (%s,%s,%s,%s,%s,%s,%s,%s)",
+            (batch_id, runner.suite_name, expectation, tally.severity, tally.success,
+             tally.element_count, tally.unexpected_count,
+             json.dumps(tally.sample, ensure_ascii=False)))
+
+
+# --- merge → publish ----------------------------------------------------------------------
+
+def merge_into_core(feed_name: str, batch_id: int) -> bool:
+    """Apply the staged batch to core in one transaction; False if it was already merged."""
+    feed = FEEDS[feed_name]
+    with db.transaction() as conn, conn.cursor() as cur:
+        # One merge per feed at a time: history is recomputed across batches.
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"merge:{feed.name}",))
+        cur.execute("SELECT status FROM audit.load_batch WHERE batch_id = %s FOR UPDATE",
+                    (batch_id,))
+        (status,) = cur.fetchone()
+        if status in ("merged", "published"):
+            return False
+        if status != "staged":
+            raise RuntimeError(f"batch {batch_id} is {status!r}, not staged: run validate first")
+        db.run_sql_file(cur, feed.merge_sql, {"batch_id": batch_id})
+        if feed.cursor_field:
+            _advance_cursor(cur, feed, batch_id)
+        cur.execute("UPDATE audit.load_batch SET status = 'merged' WHERE batch_id = %s", (batch_id,))
+    return True
+
+
+def _advance_cursor(cur, feed: Feed, batch_id: int) -> None:
+    """The cursor only moves forward, to the newest change the batch delivered (quarantined
+    rows included: they are kept in quarantine, not fetched again)."""
+    cur.execute(
+        """
+        INSERT INTO audit.source_cursor (feed, cursor_value, batch_id)
+        SELECT feed, cursor_to, batch_id FROM audit.load_batch
+        WHERE batch_id = %s AND cursor_to IS NOT NULL
+        ON CONFLICT (feed) DO UPDATE
+            SET cursor_value = GREATEST(audit.source_cursor.cursor_value, EXCLUDED.cursor_value),
+                batch_id = EXCLUDED.batch_id, updated_at = now()
+        """, (batch_id,))
+
+
+def publish(feed_name: str, batch_id: int) -> dict:
+    """Close the batch: drop its staging rows and report what it did."""
+    from psycopg2 import sql
+
+    feed = FEEDS[feed_name]
+    with db.transaction() as conn, conn.cursor() as cur:
+        cur.execute(sql.SQL("DELETE FROM {} WHERE batch_id = %s").format(
+            db.qualified(feed.staging_table)), (batch_id,))
+        cur.execute(
+            "UPDATE audit.load_batch SET status = 'published', finished_at = now()"
+            " WHERE batch_id = %s AND status IN ('merged', 'published')"
+            " RETURNING rows_in, rows_loaded, rows_quarantined", (batch_id,))
+        found = cur.fetchone()
+    if found is None:
+        raise RuntimeError(f"batch {batch_id} was not merged; nothing to publish")
+    return {"feed": feed.name, "batch_id": batch_id, "rows_in": found[0],
+            "rows_loaded": found[1], "rows_quarantined": found[2]}
+
+
+def mark_batch(batch_id: int, status: str, error: str) -> None:
+    with db.transaction() as conn, conn.cursor() as cur:
+        cur.execute("UPDATE audit.load_batch SET status = %s, error = %s, finished_at = now()"
+                    " WHERE batch_id = %s", (status, error[:10_000], batch_id))
+
+
+def mark_run_failed(dag_id: str, run_id: str, error: str) -> int:
+    """Mark the run's unfinished batches failed (failure callback); returns how many."""
+    with db.transaction() as conn, conn.cursor() as cur:
+        cur.execute(
+            "UPDATE audit.load_batch SET status = 'failed', error = %s, finished_at = now()"
+            " WHERE dag_id = %s AND run_id = %s AND status IN ('running', 'staged')",
+            (error[:10_000], dag_id, run_id))
+        return cur.rowcount

@@ -1,0 +1,1 @@
+"""Feed 1's source: the national cooperative registry's HTTP JSON API (client and local stand-in)."""

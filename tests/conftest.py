@@ -1,0 +1,94 @@
+"""Test set-up: a real PostgreSQL (the local server), real Airflow, real Great Expectations.
+
+Tests never touch a configured warehouse: each test that needs one gets a fresh database on the
+local server, migrated by the project's own migration command, and dropped afterwards.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "plugins"))
+
+from htx import devenv, localpg  # noqa: E402
+from htx.paths import LOCAL_DIR  # noqa: E402
+
+SERVER = localpg.ensure_running(databases=("airflow_test",))
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = SERVER.uri("airflow_test", "postgresql+psycopg2")
+os.environ["AIRFLOW_CONN_HTX_WAREHOUSE"] = SERVER.uri("postgres")  # replaced by `warehouse`
+os.environ["AIRFLOW_HOME"] = str(LOCAL_DIR / "airflow-test")
+os.environ.pop("AIRFLOW_CONN_HTX_REGISTRY_API", None)
+os.environ.pop("HTX_LANDING_URL", None)
+devenv.prepare()
+
+SEED_FIGURES = json.loads((ROOT / "tests" / "fixtures" / "seed_figures.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """Airflow's metadata database, migrated once per session (needed by dag.test())."""
+    done = subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+@pytest.fixture
+def warehouse(monkeypatch):
+    """A fresh, migrated warehouse database; its DSN, also set as the htx_warehouse connection."""
+    from htx.migrate import migrate
+
+    name = f"htx_t_{uuid.uuid4().hex[:10]}"
+    localpg.create_database(SERVER, name)
+    dsn = SERVER.uri(name)
+    monkeypatch.setenv("AIRFLOW_CONN_HTX_WAREHOUSE", dsn)
+    migrate(dsn)
+    yield dsn
+    localpg.drop_database(SERVER, name)
+
+
+@pytest.fixture
+def landing(tmp_path, monkeypatch):
+    path = tmp_path / "landing"
+    path.mkdir()
+    monkeypatch.setenv("HTX_LANDING_URL", str(path))
+    return path
+
+
+@pytest.fixture
+def registry_api(monkeypatch):
+    """Start a registration API stand-in: `registry_api(items)` returns the running server."""
+    from htx.registry_api.standin import RegistryStandIn
+
+    started = []
+
+    def start(items: list[dict]) -> RegistryStandIn:
+        token = secrets.token_urlsafe(12)
+        server = RegistryStandIn(items, token).start()
+        started.append(server)
+        monkeypatch.setenv("AIRFLOW_CONN_HTX_REGISTRY_API", json.dumps(
+            {"conn_type": "http", "host": server.base_url, "password": token}))
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def query(dsn: str, sql: str, params=None) -> list[tuple]:
+    import psycopg2
+
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall() if cur.description else []
+    finally:
+        conn.close()

@@ -1,0 +1,83 @@
+"""Feed 1's contract parser on small hand-made pages."""
+import json
+import unicodedata
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from htx.feeds.common import RejectedObject
+from htx.feeds.registrations import COLUMNS, parse_item, parse_object
+
+GOOD = {
+    "entity_code": "5700100104", "entity_type": "HTX", "name": "Hợp tác xã Nông nghiệp Hoa Phong",
+    "main_vsic": "0111", "locality": "TX Đông Triều", "address": "Thôn 3",
+    "registered_on": "2019-04-02", "status": "dang_hoat_dong", "status_since": "2019-04-02",
+    "charter_capital_vnd": 1_500_000_000, "members": 12,
+    "legal_representative": {"full_name": "Nguyễn Văn An", "id_number": "022090001234"},
+    "updated_at": "2024-05-01T09:30:00+07:00",
+}
+
+
+def parse(**changes):
+    return parse_item({**GOOD, **changes}, "page-00001.json", 1)
+
+
+def test_a_valid_item_becomes_typed_columns():
+    row = parse()
+    assert row.failures == []
+    v = row.values
+    assert v["registered_on"] == date(2019, 4, 2)
+    assert v["updated_at"] == datetime(2024, 5, 1, 9, 30, tzinfo=timezone(timedelta(hours=7)))
+    assert v["locality_code"] == "dong_trieu"
+    assert v["legal_rep_id_number"] == "022090001234"
+    assert v["entity_code_check_digit_ok"] is True
+    assert set(COLUMNS) <= set(v)
+
+
+def test_nfd_names_are_stored_nfc():
+    row = parse(name=unicodedata.normalize("NFD", GOOD["name"]))
+    assert row.values["name"] == unicodedata.normalize("NFC", GOOD["name"])
+    assert row.values["record_hash"] == parse().values["record_hash"]
+
+
+def test_a_bad_check_digit_is_flagged_for_the_suite():
+    assert parse(entity_code="5700100105").values["entity_code_check_digit_ok"] is False
+
+
+def test_a_code_of_the_wrong_shape_is_not_checked_twice():
+    assert parse(entity_code="57001").values["entity_code_check_digit_ok"] is None
+
+
+@pytest.mark.parametrize("field, value", [
+    ("registered_on", "2024-02-30"), ("registered_on", "02/04/2019"), ("status_since", 20190402),
+    ("updated_at", "2024-05-01T09:30:00"), ("updated_at", "yesterday"), ("members", "12"),
+    ("members", 12.5), ("charter_capital_vnd", True), ("name", 42), ("name", "bad\x00name"),
+])
+def test_unparseable_values_fail_with_field_and_value(field, value):
+    row = parse(**{field: value})
+    assert [(f.field, f.value) for f in row.failures] == [(field, value)]
+
+
+def test_missing_optional_fields_are_null_not_failures():
+    item = dict(GOOD)
+    del item["legal_representative"], item["address"]
+    row = parse_item(item, "p", 1)
+    assert row.failures == [] and row.values["legal_rep_name"] is None
+
+
+def test_a_non_object_item_fails_as_a_whole():
+    row = parse_item(["not", "an", "object"], "p", 7)
+    assert row.source_row == 7 and row.failures[0].field == "item"
+
+
+def test_a_page_yields_its_items_in_order_with_positions():
+    page = json.dumps({"items": [GOOD, {**GOOD, "members": 13}], "next_page_token": None})
+    rows = list(parse_object(page.encode(), "page-00002.json"))
+    assert [(r.source_object, r.source_row, r.values["members"]) for r in rows] == [
+        ("page-00002.json", 1, 12), ("page-00002.json", 2, 13)]
+
+
+@pytest.mark.parametrize("body", [b"not json", b'{"data": []}', b"[]", "{}".encode("utf-16")])
+def test_a_page_that_is_not_the_contract_is_rejected_whole(body):
+    with pytest.raises(RejectedObject, match="page-00009.json"):
+        list(parse_object(body, "page-00009.json"))
