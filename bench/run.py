@@ -56,7 +56,7 @@ def sample_ingest_seconds() -> dict[str, float]:
         timings = {}
         run = pipeline.RunInfo("bench", uuid.uuid4().hex)
         t = time.perf_counter()
-        batch = pipeline.extract_to_landing("registrations", run)
+        (batch,) = pipeline.extract_to_landing("registrations", run)
         timings["extract + land"] = time.perf_counter() - t
         t = time.perf_counter()
         pipeline.validate_and_stage("registrations", batch)

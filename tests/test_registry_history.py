@@ -33,7 +33,7 @@ def state(code, status, since, recorded, *, registered="2020-01-01", members=10,
 
 def load_pull() -> int:
     run = pipeline.RunInfo("test", f"run-{uuid.uuid4().hex[:8]}", "t")
-    batch = pipeline.extract_to_landing("registrations", run)
+    (batch,) = pipeline.extract_to_landing("registrations", run)
     pipeline.validate_and_stage("registrations", batch)
     pipeline.merge_into_core("registrations", batch)
     pipeline.publish("registrations", batch)

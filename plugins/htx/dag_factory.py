@@ -40,7 +40,7 @@ MARTS_ASSET_NAME = "htx_mart_plan_indicator"
 def build_feed_dag(feed: Feed):
     """extract → land → parse/validate → stage → merge → publish the core Asset."""
     from airflow.sdk import dag, get_current_context, task
-    from airflow.sdk.exceptions import AirflowFailException
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
     source_tag = Tag.API if feed.source == "api" else Tag.FILE_DROP
 
@@ -49,7 +49,7 @@ def build_feed_dag(feed: Feed):
          tags=[Tag.HTX.value, Tag.FEED.value, source_tag.value], doc_md=_feed_doc(feed))
     def feed_pipeline():
         @task
-        def extract_to_landing() -> int:
+        def extract_to_landing() -> list[int]:
             from htx import pipeline
             from htx.registry_api.client import RegistryApiError
 
@@ -61,29 +61,33 @@ def build_feed_dag(feed: Feed):
                 raise AirflowFailException(str(err)) from None
 
         @task
-        def validate_and_stage(batch_id: int) -> dict:
+        def validate_and_stage(batch_ids: list[int]) -> dict:
             from htx import pipeline
 
-            try:
-                return pipeline.validate_and_stage(feed.name, batch_id).__dict__
-            except pipeline.BatchRejected as err:  # the same input would be rejected again
-                raise AirflowFailException(str(err)) from None
+            return pipeline.stage_batches(feed.name, batch_ids)
 
         @task
-        def merge_into_core(batch_id: int) -> bool:
+        def merge_into_core(batch_ids: list[int]) -> list[int]:
             from htx import pipeline
 
-            return pipeline.merge_into_core(feed.name, batch_id)
+            return pipeline.merge_batches(feed.name, batch_ids)
 
         @task(outlets=[feed_asset(feed)])
-        def publish(batch_id: int) -> dict:
+        def publish(batch_ids: list[int]) -> dict:
+            """Updates the core Asset only when every batch of the run loaded: a rejected file
+            fails the run (ops are alerted) and the marts keep their last complete state."""
             from htx import pipeline
 
-            return pipeline.publish(feed.name, batch_id)
+            if not batch_ids:
+                raise AirflowSkipException(f"{feed.name}: nothing new delivered")
+            summary = pipeline.publish_batches(feed.name, batch_ids)
+            if summary["rejected"]:
+                raise AirflowFailException("; ".join(r["error"] for r in summary["rejected"]))
+            return summary
 
-        batch_id = extract_to_landing()
-        merged = merge_into_core(batch_id)
-        validate_and_stage(batch_id) >> merged >> publish(batch_id)
+        batch_ids = extract_to_landing()
+        merged = merge_into_core(batch_ids)
+        validate_and_stage(batch_ids) >> merged >> publish(batch_ids)
 
     return feed_pipeline()
 

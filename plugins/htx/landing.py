@@ -44,6 +44,15 @@ class LandingZone:
         target.write_bytes(data)
         return LandedObject(str(target), digest, len(data))
 
+    def delivered(self, pattern: str) -> list:
+        """Objects a source dropped matching `pattern` (relative glob), oldest first: a re-sent
+        file, being newer, is processed after the version it corrects."""
+        found = [path for path in self.root.glob(pattern) if path.is_file()]
+        return sorted(found, key=lambda path: (path.stat().st_mtime, str(path)))
+
+    def relative(self, path) -> str:
+        return str(path.relative_to(self.root))
+
     def read(self, url: str) -> bytes:
         from airflow.sdk import ObjectStoragePath
 

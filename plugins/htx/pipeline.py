@@ -54,11 +54,16 @@ class StageCounts:
 
 # --- extract → land -----------------------------------------------------------------------
 
-def extract_to_landing(feed_name: str, run: RunInfo) -> int:
-    """Pull the feed's source into the landing zone; returns the batch id."""
+def extract_to_landing(feed_name: str, run: RunInfo) -> list[int]:
+    """Land what the source delivered since the last run; returns the new batches' ids."""
     feed = FEEDS[feed_name]
-    if feed.source != "api":
-        raise NotImplementedError(f"feed {feed.name}: source {feed.source!r} has no extractor yet")
+    if feed.source == "api":
+        return [_extract_api(feed, run)]
+    return _extract_files(feed, run)
+
+
+def _extract_api(feed: Feed, run: RunInfo) -> int:
+    """One incremental pull = one batch; every page landed as received."""
     from htx.landing import LandingZone
     from htx.registry_api.client import fetch_pages
     from htx.settings import registry_api
@@ -72,10 +77,7 @@ def extract_to_landing(feed_name: str, run: RunInfo) -> int:
         cur.execute("DELETE FROM audit.landed_object WHERE batch_id = %s", (batch_id,))
         for seq, (request, body) in enumerate(fetch_pages(registry_api(), updated_since), start=1):
             landed = zone.land(feed.name, batch_id, f"page-{seq:05d}.json", body)
-            cur.execute(
-                "INSERT INTO audit.landed_object (batch_id, seq, object_url, sha256, size_bytes)"
-                " VALUES (%s, %s, %s, %s, %s)",
-                (batch_id, seq, landed.url, landed.sha256, landed.size_bytes))
+            _record_landed(cur, batch_id, seq, landed)
             digests.append(landed.sha256)
             requests.append(request)
         cur.execute(
@@ -86,6 +88,43 @@ def extract_to_landing(feed_name: str, run: RunInfo) -> int:
     return batch_id
 
 
+def _extract_files(feed: Feed, run: RunInfo) -> list[int]:
+    """One delivered file content = one batch. A file seen before with the same content is
+    skipped (a re-sent identical file is a no-op); a changed file is a new batch whose merge
+    replaces its predecessor's rows."""
+    from htx.landing import LandingZone
+
+    zone = LandingZone.configured()
+    batches = []
+    for path in zone.delivered(feed.file_glob):
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        relative = zone.relative(path)
+        with db.transaction() as conn, conn.cursor() as cur:
+            cur.execute("SELECT status FROM audit.load_batch WHERE feed = %s AND batch_key = %s",
+                        (feed.name, f"{relative}@{digest}"))
+            seen = cur.fetchone()
+            if seen and seen[0] in ("merged", "published", "rejected"):
+                continue
+            batch_id = _open_batch(cur, feed, f"{relative}@{digest}", run, None, relative)
+            cur.execute("DELETE FROM audit.landed_object WHERE batch_id = %s", (batch_id,))
+            landed = zone.land(feed.name, batch_id, path.name, data)
+            _record_landed(cur, batch_id, 1, landed)
+            cur.execute("UPDATE audit.load_batch SET checksum = %s WHERE batch_id = %s",
+                        (digest, batch_id))
+        batches.append(batch_id)
+        log.info("%s: %s (sha256 %s…) landed as batch %s", feed.name, relative, digest[:12],
+                 batch_id)
+    return batches
+
+
+def _record_landed(cur, batch_id: int, seq: int, landed) -> None:
+    cur.execute(
+        "INSERT INTO audit.landed_object (batch_id, seq, object_url, sha256, size_bytes)"
+        " VALUES (%s, %s, %s, %s, %s)",
+        (batch_id, seq, landed.url, landed.sha256, landed.size_bytes))
+
+
 def _cursor_start(cur, feed: Feed) -> str | None:
     cur.execute("SELECT cursor_value - %s FROM audit.source_cursor WHERE feed = %s",
                 (CURSOR_OVERLAP, feed.name))
@@ -93,21 +132,24 @@ def _cursor_start(cur, feed: Feed) -> str | None:
     return found[0].isoformat() if found else None
 
 
-def _open_batch(cur, feed: Feed, batch_key: str, run: RunInfo, cursor_from: str | None) -> int:
-    """Create the batch, or reopen it when a task retry runs again (it starts over)."""
+def _open_batch(cur, feed: Feed, batch_key: str, run: RunInfo, cursor_from: str | None,
+                source_object: str | None = None) -> int:
+    """Create the batch, or reopen it when a retry or a later run takes it up again (it starts
+    over, under the run that now processes it)."""
     cur.execute(
         """
         INSERT INTO audit.load_batch (feed, batch_key, source_object, cursor_from, dag_id, run_id,
                                       task_id)
-        VALUES (%(feed)s, %(key)s, %(key)s, %(cursor)s, %(dag)s, %(run)s, %(task)s)
+        VALUES (%(feed)s, %(key)s, %(source)s, %(cursor)s, %(dag)s, %(run)s, %(task)s)
         ON CONFLICT (feed, batch_key) DO UPDATE
             SET status = 'running', error = NULL, started_at = now(), finished_at = NULL,
                 rows_in = NULL, rows_loaded = NULL, rows_quarantined = NULL, cursor_to = NULL,
-                cursor_from = EXCLUDED.cursor_from, task_id = EXCLUDED.task_id
+                cursor_from = EXCLUDED.cursor_from, dag_id = EXCLUDED.dag_id,
+                run_id = EXCLUDED.run_id, task_id = EXCLUDED.task_id
         RETURNING batch_id
         """,
-        {"feed": feed.name, "key": batch_key, "cursor": cursor_from, "dag": run.dag_id,
-         "run": run.run_id, "task": run.task_id})
+        {"feed": feed.name, "key": batch_key, "source": source_object or batch_key,
+         "cursor": cursor_from, "dag": run.dag_id, "run": run.run_id, "task": run.task_id})
     return cur.fetchone()[0]
 
 
@@ -117,14 +159,31 @@ def _combined_digest(digests: list[str]) -> str:
 
 # --- parse → validate → stage -------------------------------------------------------------
 
-def validate_and_stage(feed_name: str, batch_id: int) -> StageCounts:
-    """Parse and validate the batch's landed objects; stage valid rows, quarantine the rest."""
+def stage_batches(feed_name: str, batch_ids: list[int]) -> dict:
+    """Validate and stage each batch; a rejected batch is recorded and the others go on."""
+    from htx.validation import SuiteRunner
+
+    runner = SuiteRunner(FEEDS[feed_name].name) if batch_ids else None
+    outcome: dict = {"staged": [], "rejected": []}
+    for batch_id in batch_ids:
+        try:
+            validate_and_stage(feed_name, batch_id, runner)
+            outcome["staged"].append(batch_id)
+        except BatchRejected:
+            outcome["rejected"].append(batch_id)
+    return outcome
+
+
+def validate_and_stage(feed_name: str, batch_id: int, runner=None) -> StageCounts:
+    """Parse and validate the batch's landed objects; stage valid rows, quarantine the rest.
+    Raises BatchRejected (after recording it) when the batch cannot load at all."""
     from htx.landing import LandingZone
     from htx.validation import SuiteRunner
 
     feed = FEEDS[feed_name]
     parser = importlib.import_module(feed.parser_module)
-    runner = SuiteRunner(feed.name)
+    runner = runner or SuiteRunner(feed.name)
+    runner.reset()
     zone = LandingZone.configured()
     try:
         with db.transaction() as conn, conn.cursor() as cur:
@@ -144,8 +203,10 @@ def validate_and_stage(feed_name: str, batch_id: int) -> StageCounts:
                 (counts.rows_in, counts.rows_loaded, counts.rows_quarantined, counts.cursor_to,
                  batch_id))
     except (RejectedObject, BatchRejected) as err:
-        mark_batch(batch_id, "rejected", str(err))
-        raise BatchRejected(f"{feed.name} batch {batch_id} rejected: {err}") from None
+        message = f"{feed.name} batch {batch_id} rejected: {err}"
+        mark_batch(batch_id, "rejected", message)
+        log.error(message)
+        raise BatchRejected(message) from None
     log.info("%s batch %s: %d rows in, %d staged, %d quarantined", feed.name, batch_id,
              counts.rows_in, counts.rows_loaded, counts.rows_quarantined)
     return counts
@@ -214,8 +275,14 @@ def _record_validation(cur, runner, batch_id: int) -> None:
 
 # --- merge → publish ----------------------------------------------------------------------
 
+def merge_batches(feed_name: str, batch_ids: list[int]) -> list[int]:
+    """Merge the staged ones of `batch_ids`, in delivery order; returns those merged now."""
+    return [b for b in sorted(batch_ids) if merge_into_core(feed_name, b)]
+
+
 def merge_into_core(feed_name: str, batch_id: int) -> bool:
-    """Apply the staged batch to core in one transaction; False if it was already merged."""
+    """Apply the staged batch to core in one transaction; False if it was already merged or
+    was rejected."""
     feed = FEEDS[feed_name]
     with db.transaction() as conn, conn.cursor() as cur:
         # One merge per feed at a time: history is recomputed across batches.
@@ -223,7 +290,7 @@ def merge_into_core(feed_name: str, batch_id: int) -> bool:
         cur.execute("SELECT status FROM audit.load_batch WHERE batch_id = %s FOR UPDATE",
                     (batch_id,))
         (status,) = cur.fetchone()
-        if status in ("merged", "published"):
+        if status in ("merged", "published", "rejected"):
             return False
         if status != "staged":
             raise RuntimeError(f"batch {batch_id} is {status!r}, not staged: run validate first")
@@ -246,6 +313,22 @@ def _advance_cursor(cur, feed: Feed, batch_id: int) -> None:
             SET cursor_value = GREATEST(audit.source_cursor.cursor_value, EXCLUDED.cursor_value),
                 batch_id = EXCLUDED.batch_id, updated_at = now()
         """, (batch_id,))
+
+
+def publish_batches(feed_name: str, batch_ids: list[int]) -> dict:
+    """Close the run's merged batches; report them and the rejected ones (with their reasons)."""
+    summary: dict = {"feed": feed_name, "published": [], "rejected": []}
+    with db.transaction() as conn, conn.cursor() as cur:
+        cur.execute("SELECT batch_id, status, source_object, error FROM audit.load_batch"
+                    " WHERE batch_id = ANY(%s) ORDER BY batch_id", (list(batch_ids),))
+        batches = cur.fetchall()
+    for batch_id, status, source_object, error in batches:
+        if status == "rejected":
+            summary["rejected"].append({"batch_id": batch_id, "file": source_object,
+                                        "error": error})
+        else:
+            summary["published"].append(publish(feed_name, batch_id))
+    return summary
 
 
 def publish(feed_name: str, batch_id: int) -> dict:

@@ -63,6 +63,10 @@ class SuiteRunner:
                  .add_batch_definition_whole_dataframe("chunk"))
         self.definition = context.validation_definitions.add(
             gx.ValidationDefinition(name=f"{suite_name}_chunk", data=batch, suite=suite))
+        self.reset()
+
+    def reset(self) -> None:
+        """Start the tallies of a new batch."""
         self.tallies: dict[str, ExpectationTally] = {
             key: ExpectationTally(meta.get("severity", "critical")) for key, meta in self.meta.items()}
 

@@ -20,6 +20,7 @@ class Feed:
     core_table: str            # what the merge writes and the Asset names
     expected_cadence: timedelta  # how often a delivery is due (freshness)
     cursor_field: str | None = None  # incremental pulls: the parsed field the cursor follows
+    file_glob: str | None = None     # file drops: what the source drops, under the landing root
     doc: str = ""
 
     @property

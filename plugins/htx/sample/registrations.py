@@ -268,3 +268,37 @@ def _invalid_records(b: _Builder) -> None:
                         updated_at=b.stamp(date(2024, 7, 2))))
     # A locality the matcher cannot place (the province's name): loaded, with a warning.
     b.items.append(dict(counted, locality="tỉnh Quảng Ninh", updated_at=b.stamp(date(2024, 4, 4))))
+
+
+def states_as_of(items: list[dict], as_of: date) -> dict[str, dict]:
+    """Each valid entity's state as of a date (latest status_since ≤ as_of, ties: updated_at),
+    for generators of the other feeds that must agree with the registry. Invalid sample records
+    (no code, bad check digit, unknown status, impossible dates) are left out, as the pipeline
+    quarantines them."""
+    valid_status = {"dang_hoat_dong", "tam_ngung_kinh_doanh", "dang_giai_the", "da_giai_the",
+                    "bi_thu_hoi", "khong_hoat_dong_tai_dia_chi"}
+    best: dict[str, dict] = {}
+    for item in items:
+        code = item.get("entity_code")
+        if not code or not mst.is_valid(code) or item["status"] not in valid_status:
+            continue
+        try:
+            since = date.fromisoformat(item["status_since"])
+            date.fromisoformat(item["registered_on"])
+        except ValueError:
+            continue
+        if since > as_of:
+            continue
+        key = (item["status_since"], datetime.fromisoformat(item["updated_at"]))
+        held = best.get(code)
+        if held is None or key > (held["status_since"], datetime.fromisoformat(held["updated_at"])):
+            best[code] = item
+    return best
+
+
+def operating_as_of(items: list[dict], entity_type: str, as_of: date) -> list[dict]:
+    """Entities of a type registered by `as_of` and not dissolved as of it, sorted by code."""
+    return sorted((s for s in states_as_of(items, as_of).values()
+                   if s["entity_type"] == entity_type and s["status"] != "da_giai_the"
+                   and date.fromisoformat(s["registered_on"]) <= as_of),
+                  key=lambda s: s["entity_code"])
