@@ -56,17 +56,33 @@ def _migrate(args) -> int:
 
 
 def _demo(args) -> int:
-    from htx import devenv
-    from htx.feeds.config import FEEDS
+    from pathlib import Path
 
-    settings = devenv.prepare()
+    from htx import devenv, sample
+    from htx.feeds.config import FEEDS
+    from htx.sample.registrations import generate
+    from htx.settings import ENV_LANDING_URL
+
+    landing_configured = bool(os.environ.get(ENV_LANDING_URL))
+    devenv.prepare()
     print(f"warehouse: {_redact(os.environ['AIRFLOW_CONN_HTX_WAREHOUSE'])}")
-    print(f"landing zone: {os.environ['HTX_LANDING_URL']}")
+    print(f"landing zone: {os.environ[ENV_LANDING_URL]}")
     devenv.migrate_all()
+    file_feeds = [f for f in FEEDS.values() if f.source == "file_drop"]
     with sample_registry_api():
-        for feed in FEEDS.values():
-            run_dag(feed.dag_id)
-        run_dag("htx_plan_marts")
+        run_dag(FEEDS["registrations"].dag_id)
+    if not landing_configured:  # never write sample files into a real landing zone
+        root = Path(os.environ[ENV_LANDING_URL])
+        written = sample.write_drops(root, generate())
+        print(f"sample file drops written: {len(written)} under {root}")
+    for feed in file_feeds:
+        run_dag(feed.dag_id, must_succeed=False)
+    if not landing_configured:
+        resent = sample.deliver_resends(Path(os.environ[ENV_LANDING_URL]))
+        print(f"corrected files re-sent: {', '.join(resent) or 'none'}")
+        for feed in file_feeds:
+            run_dag(feed.dag_id, must_succeed=False)
+    run_dag("htx_plan_marts")
     _print_batches()
     _print_indicators(args.start, args.end)
     return 0
@@ -141,8 +157,9 @@ def sample_registry_api():
         standin.stop()
 
 
-def run_dag(dag_id: str):
-    """Run one DAG to completion through Airflow (`dag.test()`); raise if it did not succeed."""
+def run_dag(dag_id: str, must_succeed: bool = True):
+    """Run one DAG to completion through Airflow (`dag.test()`). A run that did not succeed
+    raises, or (must_succeed=False: the demo's deliberately broken files) is reported."""
     from airflow.dag_processing.dagbag import DagBag
 
     from htx.paths import DAGS_DIR
@@ -154,8 +171,20 @@ def run_dag(dag_id: str):
     state = str(getattr(run.state, "value", run.state))
     print(f"DAG {dag_id}: {state}")
     if state != "success":
-        raise RuntimeError(f"DAG {dag_id} run {run.run_id} ended {state}")
+        if must_succeed:
+            raise RuntimeError(f"DAG {dag_id} run {run.run_id} ended {state}")
+        _print_rejections(dag_id, run.run_id)
     return run
+
+
+def _print_rejections(dag_id: str, run_id: str) -> None:
+    from htx import db
+
+    with db.transaction() as conn, conn.cursor() as cur:
+        cur.execute("SELECT source_object, error FROM audit.load_batch WHERE dag_id = %s"
+                    " AND run_id = %s AND status IN ('rejected', 'failed')", (dag_id, run_id))
+        for source_object, error in cur.fetchall():
+            print(f"  not loaded: {source_object}: {error}")
 
 
 def _redact(uri: str) -> str:
@@ -164,22 +193,28 @@ def _redact(uri: str) -> str:
 
 
 def _print_batches() -> None:
-    from htx import db
+    from psycopg2 import sql
 
+    from htx import db
+    from htx.feeds.config import FEEDS
+
+    quarantine = sql.SQL(" UNION ALL ").join(
+        sql.SQL("SELECT {}, batch_id, source_object, source_row, reason FROM {}").format(
+            sql.Literal(feed.name), db.qualified(feed.quarantine_table))
+        for feed in FEEDS.values())
     with db.transaction() as conn, conn.cursor() as cur:
-        cur.execute("SELECT batch_id, feed, status, rows_in, rows_loaded, rows_quarantined"
-                    " FROM audit.load_batch ORDER BY batch_id DESC LIMIT 10")
+        cur.execute("SELECT batch_id, feed, status, source_object, rows_in, rows_loaded,"
+                    " rows_quarantined FROM audit.load_batch ORDER BY batch_id")
         batches = cur.fetchall()
-        cur.execute("SELECT 'registrations', batch_id, source_object, source_row, reason"
-                    " FROM quarantine.registrations ORDER BY batch_id DESC, source_row LIMIT 10")
+        cur.execute(sql.SQL("SELECT * FROM ({}) q ORDER BY 1, 2, 4").format(quarantine))
         quarantined = cur.fetchall()
     print("\nLoad batches (audit.load_batch): rows in = loaded + quarantined")
-    for batch_id, feed, status, rows_in, loaded, bad in batches:
-        print(f"  #{batch_id:<4} {feed:<14} {status:<10} in {rows_in}  loaded {loaded}  "
-              f"quarantined {bad}")
-    print("Quarantined rows (quarantine.*), latest:")
+    for batch_id, feed, status, source, rows_in, loaded, bad in batches:
+        counts = f"in {rows_in}, loaded {loaded}, quarantined {bad}" if rows_in is not None else ""
+        print(f"  #{batch_id:<3} {feed:<20} {status:<9} {source[:48]:<48} {counts}")
+    print("\nQuarantined rows (quarantine.<feed>): file, row, reason")
     for feed, batch_id, source_object, row, reason in quarantined:
-        print(f"  {feed} batch {batch_id}, {source_object.rsplit('/', 1)[-1]} item {row}: {reason}")
+        print(f"  {feed} #{batch_id} {source_object.rsplit('/', 1)[-1]} row {row}: {reason}")
 
 
 def _print_indicators(start: date, end: date) -> None:
@@ -187,10 +222,10 @@ def _print_indicators(start: date, end: date) -> None:
 
     rows = indicators_for(start, end)
     print(f"\nmart.plan_indicator, {start:%d/%m/%Y} … {end:%d/%m/%Y}")
-    print(f"  {'indicator':<22} {'breakdown':<28} {'value':>14} {'unit':<11} {'target':>8} "
+    print(f"  {'indicator':<29} {'breakdown':<28} {'value':>14} {'unit':<11} {'target':>8} "
           f"{'attained %':>10}")
     for code, breakdown, value, unit, target, attainment in rows:
-        print(f"  {code:<22} {breakdown:<28} {_number(value):>14} {unit:<11} "
+        print(f"  {code:<29} {breakdown:<28} {_number(value):>14} {unit:<11} "
               f"{_number(target) if target is not None else '':>8} "
               f"{_number(attainment) if attainment is not None else '':>10}")
     if not rows:

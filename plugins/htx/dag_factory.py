@@ -82,7 +82,8 @@ def build_feed_dag(feed: Feed):
                 raise AirflowSkipException(f"{feed.name}: nothing new delivered")
             summary = pipeline.publish_batches(feed.name, batch_ids)
             if summary["rejected"]:
-                raise AirflowFailException("; ".join(r["error"] for r in summary["rejected"]))
+                raise AirflowFailException("; ".join(f"{r['file']}: {r['error']}"
+                                                     for r in summary["rejected"]))
             return summary
 
         batch_ids = extract_to_landing()

@@ -5,6 +5,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 
@@ -17,7 +18,7 @@ class Failure:
     message: str
 
     def describe(self) -> str:
-        return f"{self.field}: {self.message} ({self.value!r})"
+        return f"{self.field}: {self.message} ({_jsonable(self.value)!r})"
 
     def as_json(self) -> dict:
         return {"field": self.field, "rule": self.rule, "value": _jsonable(self.value),
@@ -47,6 +48,8 @@ class RejectedObject(Exception):
 def _jsonable(value: Any) -> Any:
     if isinstance(value, (date, datetime)):
         return value.isoformat()
+    if isinstance(value, Decimal):  # exact amounts stay exact, as text
+        return str(value)
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     if isinstance(value, dict):

@@ -72,5 +72,49 @@ FEEDS: dict[str, Feed] = {
             doc="Incremental pull (updated_since cursor) of cooperative registrations; every "
                 "state kept as history (valid_from / valid_to).",
         ),
+        Feed(
+            name="tax_declarations",
+            title="Tờ khai thuế (tax declarations) from the provincial tax department",
+            source="file_drop",
+            file_glob="tax/to_khai_*.csv",
+            schedule="30 6 * * *",  # a daily look at the drop folder; deliveries are monthly
+            core_table="core.tax_declaration",
+            expected_cadence=timedelta(days=31),
+            doc="Monthly CSV (UTF-8 or Windows-1258, `;`, Vietnamese numbers); supplementary "
+                "declarations (Lần nộp) supersede earlier ones; branches roll up to the parent.",
+        ),
+        Feed(
+            name="support_lending",
+            title="Cho vay hỗ trợ HTX (cooperative-support lending) from the VBSP branch",
+            source="file_drop",
+            file_glob="lending/vbsp_*.xlsx",
+            schedule="45 6 * * *",
+            core_table="core.lending_contract",
+            expected_cadence=timedelta(days=31),
+            doc="Monthly XLSX snapshot of every loan contract as of its report date; the "
+                "`Tổng cộng` totals must reconcile with the detail or the file is rejected whole.",
+        ),
+        Feed(
+            name="credit_fund_reports",
+            title="Báo cáo QTDND (people's credit fund reports), quarterly JSON",
+            source="file_drop",
+            file_glob="credit_funds/*.json",
+            schedule="0 7 * * *",
+            core_table="core.credit_fund_report",
+            expected_cadence=timedelta(days=92 + 20),  # a quarter, due 20 days after it ends
+            doc="One JSON report per fund and quarter; the highest `revision` wins; `unit` must "
+                "be `trieu_dong`; balance-sheet sanity checks quarantine a report.",
+        ),
+        Feed(
+            name="annual_reports",
+            title="Báo cáo năm HTX (cooperative annual reports), yearly CSV",
+            source="file_drop",
+            file_glob="annual_reports/bao_cao_nam_*.csv",
+            schedule="15 7 * * *",
+            core_table="core.annual_report",
+            expected_cadence=timedelta(days=366),
+            doc="One row per cooperative and year (a later file wins): workers, member-workers, "
+                "income per worker, managers and their qualifications.",
+        ),
     )
 }

@@ -1,0 +1,142 @@
+"""All five feeds end to end through Airflow (`dag.test()`), on the bundled sample.
+
+What a province's operator sees: broken deliveries rejected whole with their reason while the good
+files load, bad rows quarantined with theirs, corrected re-sends replacing their predecessors,
+re-runs changing nothing, and the marts reproducing every figure of the seed document.
+"""
+import os
+import secrets
+import uuid
+
+import pytest
+from psycopg2 import sql
+
+from conftest import SEED_FIGURES, SERVER, query
+from htx import db, localpg, sample
+from htx.cli import run_dag
+from htx.feeds.config import FEEDS
+from htx.migrate import migrate
+from htx.sample.registrations import PERIOD_END, PERIOD_START, generate
+
+FILE_FEEDS = [f for f in FEEDS.values() if f.source == "file_drop"]
+BROKEN = {  # the sample's one broken delivery per file feed
+    "tax_declarations": "tax/to_khai_202411.csv",
+    "support_lending": "lending/vbsp_202405.xlsx",
+    "credit_fund_reports": "credit_funds/5700778122_2024Q3.json",
+    "annual_reports": "annual_reports/bao_cao_nam_2022.csv",
+}
+
+
+def select(template: str, table: str):
+    return sql.SQL(template).format(db.qualified(table))
+
+
+def core_snapshot(dsn) -> dict:
+    return {feed.core_table: query(dsn, select("SELECT * FROM {} ORDER BY 1, 2, 3", feed.core_table))
+            for feed in FEEDS.values()}
+
+
+def mart_snapshot(dsn) -> list:
+    return query(dsn, "SELECT * FROM mart.plan_indicator ORDER BY 1, 2, 3, 4")
+
+
+def batch_count(dsn) -> int:
+    return query(dsn, "SELECT count(*) FROM audit.load_batch")[0][0]
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory, airflow_db):
+    """A warehouse loaded with every feed's sample, before the corrected re-sends."""
+    from htx.registry_api.standin import RegistryStandIn
+
+    name = f"htx_t_{uuid.uuid4().hex[:10]}"
+    localpg.create_database(SERVER, name)
+    dsn = SERVER.uri(name)
+    landing = tmp_path_factory.mktemp("landing")
+    token = secrets.token_urlsafe(12)
+    standin = RegistryStandIn(generate(), token).start()
+    saved = {k: os.environ.get(k) for k in
+             ("AIRFLOW_CONN_HTX_WAREHOUSE", "HTX_LANDING_URL", "AIRFLOW_CONN_HTX_REGISTRY_API")}
+    os.environ.update({
+        "AIRFLOW_CONN_HTX_WAREHOUSE": dsn, "HTX_LANDING_URL": str(landing),
+        "AIRFLOW_CONN_HTX_REGISTRY_API":
+            f'{{"conn_type": "http", "host": "{standin.base_url}", "password": "{token}"}}'})
+    migrate(dsn)
+    run_dag("htx_feed_registrations")
+    sample.write_drops(landing, generate())
+    states = {feed.name: run_dag(feed.dag_id, must_succeed=False).state for feed in FILE_FEEDS}
+    yield dsn, landing, states
+    standin.stop()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    localpg.drop_database(SERVER, name)
+
+
+def test_a_broken_delivery_is_rejected_whole_and_fails_its_run(province):
+    dsn, _, states = province
+    for feed in FILE_FEEDS:
+        assert str(getattr(states[feed.name], "value", states[feed.name])) == "failed", feed.name
+        rejected = query(dsn, "SELECT source_object, error, rows_in FROM audit.load_batch"
+                              " WHERE feed = %s AND status = 'rejected'", (feed.name,))
+        assert [r[0] for r in rejected] == [BROKEN[feed.name]], feed.name
+        source, error, rows_in = rejected[0]
+        assert source.rsplit("/", 1)[-1].split(".")[0] in error and rows_in is None
+        assert query(dsn, select("SELECT count(*) FROM {} WHERE source_file = %s",
+                                 feed.core_table), (source,)) == [(0,)]
+
+
+def test_good_files_load_and_every_row_is_loaded_or_quarantined(province):
+    dsn, _, _ = province
+    for feed in FILE_FEEDS:
+        published = query(dsn, "SELECT count(*) FROM audit.load_batch WHERE feed = %s"
+                               " AND status = 'published'", (feed.name,))[0][0]
+        assert published >= 2, feed.name
+        quarantined = query(dsn, select("SELECT reason FROM {}", feed.quarantine_table))
+        assert quarantined and all(":" in reason for (reason,) in quarantined), feed.name
+    assert query(dsn, "SELECT count(*) FROM audit.unreconciled_batch") == [(0,)]
+
+
+def test_a_rerun_over_the_same_files_is_a_no_op(province):
+    dsn, _, _ = province
+    before, batches = core_snapshot(dsn), batch_count(dsn)
+    for feed in FILE_FEEDS:
+        run_dag(feed.dag_id, must_succeed=True)  # nothing new: success, no batch
+    assert batch_count(dsn) == batches
+    assert core_snapshot(dsn) == before
+
+
+def test_corrected_resends_supersede_and_the_marts_reproduce_the_seed(province):
+    dsn, landing, _ = province
+    resent = sample.deliver_resends(landing)
+    assert resent
+    for feed in FILE_FEEDS:
+        run_dag(feed.dag_id)
+    run_dag("htx_plan_marts")
+    for source_file in resent:  # only the newest version of a re-sent file is in core
+        feed = next(f for f in FILE_FEEDS if source_file.startswith(f.file_glob.split("/")[0]))
+        versions = query(dsn, "SELECT batch_id FROM audit.load_batch WHERE source_object = %s"
+                              " AND status = 'published' ORDER BY batch_id", (source_file,))
+        assert len(versions) == 2, source_file
+        in_core = query(dsn, select("SELECT DISTINCT batch_id FROM {} WHERE source_file = %s",
+                                    feed.core_table), (source_file,))
+        assert in_core == [versions[-1]], source_file
+    values = {(code, breakdown): value for code, breakdown, value in query(
+        dsn, "SELECT indicator_code, breakdown, value FROM mart.plan_indicator"
+             " WHERE period_start = %s AND period_end = %s", (PERIOD_START, PERIOD_END))}
+    for code, breakdowns in SEED_FIGURES["values"].items():
+        for breakdown, expected in breakdowns.items():
+            assert float(values[(code, breakdown)]) == pytest.approx(expected, abs=1e-9), (
+                code, breakdown)
+    # Supersession inside the data: amended declarations and revised reports count once.
+    assert query(dsn, "SELECT count(*) > 0 FROM core.tax_declaration_latest WHERE revision > 0")
+    assert query(dsn, "SELECT max(revision) FROM core.credit_fund_report_latest") == [(1,)]
+
+    before = mart_snapshot(dsn)
+    run_dag("htx_feed_registrations")
+    for feed in FILE_FEEDS:
+        run_dag(feed.dag_id)
+    run_dag("htx_plan_marts")
+    assert mart_snapshot(dsn) == before
