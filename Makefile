@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/plugins
 
-.PHONY: demo test up migrate bench clean
+.PHONY: demo test up migrate bench clean export
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ up: $(VENV)/.installed
 ## migrate: apply the warehouse migrations (to htx_warehouse, or the local server)
 migrate: $(VENV)/.installed
 	$(PY) -m htx migrate
+
+## export: one period's XLSX tables and HTML report from the marts (START=… END=…, ISO dates)
+export: $(VENV)/.installed
+	$(PY) -m htx export $(if $(START),--start $(START)) $(if $(END),--end $(END))
 
 ## bench: the ingest and parse-time benchmarks, written to bench/results.md
 bench: $(VENV)/.installed

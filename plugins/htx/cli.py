@@ -5,6 +5,10 @@
   migrate      apply warehouse migrations and reload reference data
   indicators   print mart.plan_indicator for one period
   standin-api  serve the bundled sample as the registration API (for `up`)
+  export       write one period's XLSX tables and HTML report from the marts
+  dictionary   write docs/data_dictionary.md from the warehouse's comments
+  health, failures, quarantine, revalidate, replay, recover, data-docs
+               operations (htx.ops.commands; docs/runbook.md)
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import subprocess
 import sys
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 
 from htx.settings import ENV_REGISTRY_API
 
@@ -33,9 +38,20 @@ def main(argv: list[str] | None = None) -> int:
     standin = commands.add_parser("standin-api", help="serve the sample as the registration API")
     standin.add_argument("--port", type=int, default=8765)
     standin.add_argument("--token", required=True)
+    export = commands.add_parser("export", help="one period's XLSX tables and HTML report")
+    _period_args(export)
+    export.add_argument("--out", type=Path, help="folder (default: HTX_EXPORT_DIR, .local/exports)")
+    dictionary = commands.add_parser("dictionary", help="docs/data_dictionary.md from the comments")
+    dictionary.add_argument("--out", type=Path, help="file (default: docs/data_dictionary.md)")
+    from htx.ops import commands as ops_commands
+
+    ops_commands.add_parsers(commands)
     args = parser.parse_args(argv)
+    if getattr(args, "handler", None):  # the operations commands carry their own handler
+        return args.handler(args)
     return {"demo": _demo, "up": _up, "migrate": _migrate, "indicators": _indicators,
-            "standin-api": _standin_api}[args.command](args)
+            "standin-api": _standin_api, "export": _export,
+            "dictionary": _dictionary}[args.command](args)
 
 
 def _period_args(parser: argparse.ArgumentParser) -> None:
@@ -84,7 +100,11 @@ def _demo(args) -> int:
             run_dag(feed.dag_id, must_succeed=False)
     run_dag("htx_plan_marts")
     _print_batches()
+    from htx.ops import data_docs
+
+    print(f"\nData Docs (Great Expectations validation results): {data_docs.build()}")
     _print_indicators(args.start, args.end)
+    _print_exports(args.start, args.end)
     return 0
 
 
@@ -131,6 +151,37 @@ def _indicators(args) -> int:
 
     devenv.prepare()
     _print_indicators(args.start, args.end)
+    return 0
+
+
+def _export(args) -> int:
+    from htx import devenv
+    from htx.exports import NoIndicators
+
+    devenv.prepare()
+    try:
+        _print_exports(args.start, args.end, args.out)
+    except NoIndicators as err:
+        print(f"nothing exported: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_exports(start: date, end: date, out: Path | None = None) -> None:
+    from htx.exports import write_period
+
+    written = write_period(start, end, out)
+    print(f"\nExports, {start:%d/%m/%Y} … {end:%d/%m/%Y} (from the marts):")
+    print(f"  tables (XLSX): {written['xlsx']}")
+    print(f"  report (HTML): {written['html']}")
+
+
+def _dictionary(args) -> int:
+    from htx import devenv, dictionary
+
+    devenv.prepare()
+    path = dictionary.write(args.out or dictionary.DOC_PATH)
+    print(f"data dictionary written: {path}")
     return 0
 
 

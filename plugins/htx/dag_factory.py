@@ -114,7 +114,16 @@ def build_marts_dag():
 
             return marts.refresh(get_current_context()["run_id"])
 
-        refresh_marts()
+        @task
+        def write_exports() -> list[dict]:
+            """The plan's tables (XLSX) and the HTML report of the newest year-to-date period
+            and the newest full year, from the marts only, into HTX_EXPORT_DIR."""
+            from htx import exports
+
+            return [{kind: str(path) for kind, path in written.items()}
+                    for written in exports.write_latest()]
+
+        refresh_marts() >> write_exports()
 
     return plan_marts()
 

@@ -14,21 +14,57 @@ from typing import Iterable, Iterator, Sequence
 from htx.paths import SQL_DIR
 
 
-def connect(dsn: str | None = None):
+# The group role the DAGs work as (migration 0012): never more rights than loading needs.
+LOADER_ROLE = "htx_loader"
+
+
+def connect(dsn: str | None = None, role: str | None = None):
+    """A warehouse connection; with `role`, working as that role when the warehouse has it and
+    this login may use it (migrations connect without one: they own the schema)."""
     import psycopg2
 
     from htx.settings import warehouse_dsn
 
-    return psycopg2.connect(dsn or warehouse_dsn())
+    conn = psycopg2.connect(dsn or warehouse_dsn())
+    if role:
+        _assume_role(conn, role)
+    return conn
+
+
+def _assume_role(conn, role: str) -> None:
+    from psycopg2 import sql
+
+    with conn.cursor() as cur:
+        # Roles are server-wide: the role counts only where this database granted it something.
+        cur.execute("SELECT pg_has_role(current_user, r.oid, 'MEMBER') FROM pg_roles r"
+                    " JOIN pg_namespace n ON n.nspname = 'audit'"
+                    " WHERE r.rolname = %s AND has_schema_privilege(r.oid, n.oid, 'USAGE')",
+                    (role,))
+        found = cur.fetchone()
+        if found and found[0]:
+            cur.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+    conn.commit()  # SET ROLE lasts for the session, whatever later transactions do
 
 
 @contextmanager
-def transaction(dsn: str | None = None) -> Iterator:
-    """A connection whose work commits on success and rolls back on any error."""
-    conn = connect(dsn)
+def transaction(dsn: str | None = None, role: str | None = LOADER_ROLE) -> Iterator:
+    """A connection whose work commits on success and rolls back on any error; as the loader
+    role by default, so everything the DAGs do is proven to work without superuser rights."""
+    import psycopg2
+
+    conn = connect(dsn, role)
     try:
-        with conn:
-            yield conn
+        yield conn
+        conn.commit()
+    except BaseException:
+        # A connection the server cut (restart, failover) was rolled back by the server: a
+        # rollback here would only replace the real error with "connection already closed".
+        if not conn.closed:
+            try:
+                conn.rollback()
+            except psycopg2.Error:
+                pass
+        raise
     finally:
         conn.close()
 

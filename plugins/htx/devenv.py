@@ -36,6 +36,7 @@ def prepare(warehouse_db: str = "htx_warehouse", metadata_db: str = "airflow") -
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__API__HOST": "127.0.0.1",
         ENV_LANDING_URL: str(LOCAL_DIR / "landing"),
+        "HTX_EXPORT_DIR": str(LOCAL_DIR / "exports"),   # XLSX and HTML reports (htx.exports)
         "GX_ANALYTICS_ENABLED": "False",
         "NO_PROXY": "127.0.0.1,localhost",
     })

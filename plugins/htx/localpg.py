@@ -115,14 +115,14 @@ def _initdb() -> dict:
     return state
 
 
-def _start(port: int) -> None:
+def _start(port: int, pgdata: Path = PGDATA) -> None:
     _prepare_permissions()
     options = (
         f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='' "
         "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     )
     _run_as_owner([
-        _bin("pg_ctl"), "-D", str(PGDATA), "-l", str(PGDATA / "server.log"), "-w", "-t", "60",
+        _bin("pg_ctl"), "-D", str(pgdata), "-l", str(pgdata / "server.log"), "-w", "-t", "60",
         "-o", options, "start",
     ])
 
@@ -195,6 +195,14 @@ def drop_database(server: LocalServer, name: str) -> None:
             cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
     finally:
         conn.close()
+
+
+def restart(pgdata: Path = PGDATA) -> None:
+    """Restart a running server with the options it was started with. Fast mode, as in a
+    warehouse outage: open sessions are cut and their transactions roll back. Returns once the
+    server accepts connections again."""
+    _run_as_owner([_bin("pg_ctl"), "-D", str(pgdata), "-l", str(pgdata / "server.log"), "-w",
+                   "-t", "60", "-m", "fast", "restart"])
 
 
 def stop() -> None:

@@ -15,6 +15,7 @@ import hashlib
 import importlib
 import json
 import logging
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 from itertools import islice
@@ -74,6 +75,10 @@ def _extract_api(feed: Feed, run: RunInfo) -> int:
     zone = LandingZone.configured()
     digests, requests = [], []
     with db.transaction() as conn, conn.cursor() as cur:
+        # The same run pulled twice at once (a task started again while its first try still
+        # runs): the second waits here, then replaces the first one's pages instead of colliding
+        # with them (both would otherwise insert the same (batch, seq) and one would crash).
+        cur.execute("SELECT 1 FROM audit.load_batch WHERE batch_id = %s FOR UPDATE", (batch_id,))
         cur.execute("DELETE FROM audit.landed_object WHERE batch_id = %s", (batch_id,))
         for seq, (request, body) in enumerate(fetch_pages(registry_api(), updated_since), start=1):
             landed = zone.land(feed.name, batch_id, f"page-{seq:05d}.json", body)
@@ -101,10 +106,20 @@ def _extract_files(feed: Feed, run: RunInfo) -> list[int]:
         digest = hashlib.sha256(data).hexdigest()
         relative = zone.relative(path)
         with db.transaction() as conn, conn.cursor() as cur:
-            cur.execute("SELECT status FROM audit.load_batch WHERE feed = %s AND batch_key = %s",
+            # FOR UPDATE: a run merging this delivery right now is waited for, so its batch is
+            # seen merged and skipped — without the lock it was reopened (merged → running),
+            # which failed that run's publish.
+            cur.execute("SELECT batch_id, status FROM audit.load_batch"
+                        " WHERE feed = %s AND batch_key = %s FOR UPDATE",
                         (feed.name, f"{relative}@{digest}"))
             seen = cur.fetchone()
-            if seen and seen[0] in ("merged", "published", "rejected"):
+            if seen and seen[1] in ("merged", "published", "rejected"):
+                continue
+            if seen and seen[1] == "staged":
+                # Landed and staged by a run that has not merged it yet (running alongside, or
+                # stopped before its merge): take it over as it is. Reopening it would pull it
+                # back to 'running' under that run's feet and fail its merge.
+                batches.append(seen[0])
                 continue
             batch_id = _open_batch(cur, feed, f"{relative}@{digest}", run, None, relative)
             cur.execute("DELETE FROM audit.landed_object WHERE batch_id = %s", (batch_id,))
@@ -187,6 +202,16 @@ def validate_and_stage(feed_name: str, batch_id: int, runner=None) -> StageCount
     zone = LandingZone.configured()
     try:
         with db.transaction() as conn, conn.cursor() as cur:
+            # One stager per batch at a time. A second one (the same delivery in two runs at
+            # once) waits here, then replaces the first one's rows; without the lock it could not
+            # see them (uncommitted) and staged the batch twice.
+            cur.execute("SELECT status, rows_in, rows_loaded, rows_quarantined"
+                        " FROM audit.load_batch WHERE batch_id = %s FOR UPDATE", (batch_id,))
+            status, *done = cur.fetchone()
+            if status in ("merged", "published"):
+                # Already in core: staging it again would set it back to 'staged' and leave
+                # staging rows that no publish clears.
+                return StageCounts(*done)
             _clear_batch_rows(cur, feed, batch_id)
             cur.execute("SELECT object_url FROM audit.landed_object WHERE batch_id = %s ORDER BY seq",
                         (batch_id,))
@@ -255,8 +280,7 @@ def _stage_chunk(cur, feed: Feed, parser, runner, batch_id: int,
                  ("batch_id", "source_object", "source_row", "reason", "failures", "record"),
                  ((batch_id, r.source_object, r.source_row,
                    "; ".join(f.describe() for f in r.failures),
-                   json.dumps([f.as_json() for f in r.failures], ensure_ascii=False),
-                   json.dumps(jsonable(r.record), ensure_ascii=False))
+                   _jsonb([f.as_json() for f in r.failures]), _jsonb(jsonable(r.record)))
                   for r in bad))
     cursor_values = [r.values.get(feed.cursor_field) for r in chunk] if feed.cursor_field else []
     return StageCounts(len(chunk), len(good), len(bad),
@@ -269,8 +293,24 @@ def _record_validation(cur, runner, batch_id: int) -> None:
             "INSERT INTO audit.validation_result (batch_id, suite, expectation, severity, success,"
             " element_count, unexpected_count, unexpected_sample) VALUES (%s,%s,%s,%s,%s,%s,%s,%s)",
             (batch_id, runner.suite_name, expectation, tally.severity, tally.success,
-             tally.element_count, tally.unexpected_count,
-             json.dumps(tally.sample, ensure_ascii=False)))
+             tally.element_count, tally.unexpected_count, _jsonb(tally.sample)))
+
+
+def _jsonb(value) -> str:
+    """JSON text for a jsonb column. jsonb holds neither U+0000 nor NaN/Infinity, which a hostile
+    source may send (the COPY then failed the whole batch with a bare error): they are kept as
+    ␀ (U+2400) and as the text "NaN"/"Infinity"; the landed object keeps the exact bytes."""
+    def visible(v):
+        if isinstance(v, str):
+            return v.replace("\x00", "\u2400")
+        if isinstance(v, float) and not math.isfinite(v):
+            return json.dumps(v)
+        if isinstance(v, dict):
+            return {visible(k): visible(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [visible(x) for x in v]
+        return v
+    return json.dumps(visible(value), ensure_ascii=False, allow_nan=False)
 
 
 # --- merge → publish ----------------------------------------------------------------------

@@ -50,7 +50,8 @@ def _open(raw: bytes, source_object: str):
     try:
         text = nfc(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as err:
-        raise RejectedObject(source_object, f"not UTF-8 text: {err}") from None
+        line = raw[:err.start].count(b"\n") + 1
+        raise RejectedObject(source_object, f"not UTF-8 text (line {line}): {err}") from None
     if not text.strip():
         raise RejectedObject(source_object, "empty file: no header, no rows")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=",", quotechar='"', strict=True)

@@ -12,6 +12,15 @@ from datetime import timedelta
 
 
 @dataclass(frozen=True)
+class DueRule:
+    """A delivery per calendar `period` ("month" or "quarter"), due by day `day` of the month after
+    that period ends (through the end of that day, Vietnam time). Freshness (htx.ops.freshness):
+    once a deadline passes, the feed is late until a batch published after its period closed."""
+    period: str
+    day: int
+
+
+@dataclass(frozen=True)
 class Feed:
     name: str                  # also the staging/quarantine table and suite name
     title: str                 # shown in the Airflow UI
@@ -21,6 +30,7 @@ class Feed:
     expected_cadence: timedelta  # how often a delivery is due (freshness)
     cursor_field: str | None = None  # incremental pulls: the parsed field the cursor follows
     file_glob: str | None = None     # file drops: what the source drops, under the landing root
+    due: DueRule | None = None       # a precise deadline; without one, expected_cadence alone
     doc: str = ""
 
     @property
@@ -80,6 +90,7 @@ FEEDS: dict[str, Feed] = {
             schedule="30 6 * * *",  # a daily look at the drop folder; deliveries are monthly
             core_table="core.tax_declaration",
             expected_cadence=timedelta(days=31),
+            due=DueRule("month", 20),  # a month's declarations: by the 20th of the next month
             doc="Monthly CSV (UTF-8 or Windows-1258, `;`, Vietnamese numbers); supplementary "
                 "declarations (Lần nộp) supersede earlier ones; branches roll up to the parent.",
         ),
@@ -102,6 +113,7 @@ FEEDS: dict[str, Feed] = {
             schedule="0 7 * * *",
             core_table="core.credit_fund_report",
             expected_cadence=timedelta(days=92 + 20),  # a quarter, due 20 days after it ends
+            due=DueRule("quarter", 20),
             doc="One JSON report per fund and quarter; the highest `revision` wins; `unit` must "
                 "be `trieu_dong`; balance-sheet sanity checks quarantine a report.",
         ),

@@ -6,6 +6,7 @@ values (known status, valid code, …) are the expectation suite's, so every rul
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import date, datetime
 from typing import Any, Iterator
@@ -57,7 +58,7 @@ def parse_item(item: Any, source_object: str, position: int) -> ParsedRow:
     v["status"] = _text(row, item, "status", lower=True)
     v["status_since"] = _date(row, item, "status_since")
     v["charter_capital_vnd"] = _integer(row, item, "charter_capital_vnd")
-    v["members"] = _integer(row, item, "members")
+    v["members"] = _integer(row, item, "members", limit=2**31)  # an integer column, not bigint
     v["legal_rep_name"], v["legal_rep_id_number"] = _representative(row, item)
     v["updated_at"] = _timestamp(row, item, "updated_at")
     code = v["entity_code"]
@@ -116,14 +117,15 @@ def _timestamp(row: ParsedRow, item: dict, key: str) -> datetime | None:
     return parsed
 
 
-def _integer(row: ParsedRow, item: dict, key: str) -> int | None:
+def _integer(row: ParsedRow, item: dict, key: str, limit: int = 2**63) -> int | None:
     value = item.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not math.isfinite(value) or value != int(value)):  # JSON NaN/Infinity: no number
         row.fail(key, "is_integer", value, "expected a whole number")
         return None
-    if abs(value) >= 2**63:
+    if abs(value) >= limit:
         row.fail(key, "in_range", value, "too large")
         return None
     return int(value)

@@ -111,7 +111,14 @@ def decode(raw: bytes, source_object: str) -> str:
     else:
         try:
             text = raw.decode("utf-8")
-        except UnicodeDecodeError:
+        except UnicodeDecodeError as err:
+            if not raw[:err.start].isascii():
+                # Accented letters decoded as UTF-8 before the bad byte: a damaged UTF-8 file.
+                # Read as Windows-1258 it would "decode" into mojibake and fail as schema drift.
+                line = raw[:err.start].count(b"\n") + 1
+                raise RejectedObject(source_object, (
+                    f"UTF-8 up to line {line}, where byte(s) {raw[err.start:err.end]!r} at "
+                    f"offset {err.start} are not UTF-8 (a damaged export?)")) from None
             try:
                 text = raw.decode("cp1258")
             except UnicodeDecodeError as err:

@@ -69,7 +69,10 @@ def _get(session, url: str, params: dict, policy: RetryPolicy, sleep) -> bytes:
         wait = None
         try:
             response = session.get(url, params=params, timeout=policy.timeout_s)
-        except (requests.ConnectionError, requests.Timeout) as err:
+        except (requests.ConnectionError, requests.Timeout,
+                requests.exceptions.ChunkedEncodingError) as err:
+            # ChunkedEncodingError: the connection broke mid-body (a page cut short) — as
+            # transient as a reset before the answer, and retried the same way.
             problem = f"{type(err).__name__}: {err}"
         else:
             status = response.status_code

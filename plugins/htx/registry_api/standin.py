@@ -48,7 +48,8 @@ class RegistryStandIn:
     def queue_faults(self, *faults: dict) -> None:
         """Answer the next requests with these faults, in order:
         {"status": 429, "retry_after": 1} · {"status": 503} · {"reset": True} ·
-        {"delay": seconds} (answers normally, late: a client timeout)."""
+        {"delay": seconds} (answers normally, late: a client timeout) ·
+        {"cut": True} (a reset mid-page: the headers and half the body, then the socket closes)."""
         with self._lock:
             self._faults.extend(faults)
 
@@ -107,6 +108,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault and "delay" in fault:
             time.sleep(fault["delay"])
             fault = None
+        cut = bool(fault and fault.get("cut"))
+        if cut:
+            fault = None
         if fault:
             headers = {"Retry-After": str(fault["retry_after"])} if "retry_after" in fault else {}
             return self._send(fault["status"], {"error": "injected fault"}, headers)
@@ -118,9 +122,10 @@ class _Handler(BaseHTTPRequestHandler):
             body = self.standin.page(query.get("updated_since"), page_size, query.get("page_token"))
         except (ValueError, KeyError) as err:
             return self._send(400, {"error": str(err)})
-        return self._send(200, body)
+        return self._send(200, body, cut=cut)
 
-    def _send(self, status: int, body: dict, headers: dict | None = None) -> None:
+    def _send(self, status: int, body: dict, headers: dict | None = None,
+              cut: bool = False) -> None:
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -128,4 +133,10 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
+        if cut:  # the announced Content-Length is never reached
+            self.wfile.write(data[:len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
         self.wfile.write(data)

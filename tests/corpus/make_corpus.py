@@ -1,0 +1,331 @@
+"""Writes the bad-input corpus (this folder): broken files and hostile values, in each feed's own
+format. The files are committed; this script says how each was made and rewrites them:
+
+    PYTHONPATH=plugins .venv/bin/python tests/corpus/make_corpus.py
+
+What each file must give (a rejection naming the file and the column, or quarantined rows naming
+row and field) is in tests/test_faults_files.py, which runs every file through the real pipeline.
+"""
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from stdnum.vn import mst
+
+from htx.sample.tax_declarations import encode_cp1258
+
+HERE = Path(__file__).resolve().parent
+
+# Values an attacker, a broken export or a careless hand might send.
+INJECTION = "Robert'); DROP TABLE core.{table}; --"
+QUOTES = 'Hợp tác xã "Ngoặc kép"; có dấu chấm phẩy, và \'nháy đơn\''
+CONTROL = "HTX \x01\x07\x1b[31mđỏ\x1b[0m\x7f"
+EMOJI = "Hợp tác xã 🌾🐟 Quảng Ninh 👩‍🌾"
+LONG = "Đ" * 10_000
+
+
+def codes(count: int, start: int = 4000) -> list[str]:
+    found, prefix = [], start
+    while len(found) < count:
+        check = mst.calc_check_digit(f"57{prefix:07d}")
+        if len(check) == 1:
+            found.append(f"57{prefix:07d}{check}")
+        prefix += 1
+    return found
+
+
+A, B, C, D, E, F, G = codes(7)
+
+
+def write(relative: str, data: bytes) -> None:
+    path = HERE / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+# --- feed 2: tax declarations, CSV `;` ----------------------------------------------------
+
+TAX_HEADERS = ["Mã số thuế", "Tên người nộp thuế", "Mẫu tờ khai", "Kỳ tính thuế", "Lần nộp",
+               "Ngày nộp", "Doanh thu", "Lợi nhuận trước thuế", "Số thuế phải nộp"]
+
+
+def tax_row(code=A, name="Hợp tác xã Nông nghiệp Thử", form="01/GTGT", period="09/2024",
+            revision="0", filed="15/10/2024", revenue="1.234.567", profit="", tax="12.345"):
+    return [code, name, form, period, revision, filed, revenue, profit, tax]
+
+
+def tax_csv(rows, headers=TAX_HEADERS, delimiter=";") -> str:
+    def field(value: str) -> str:
+        if any(c in value for c in (delimiter, '"', "\n", "\r")):
+            return '"' + value.replace('"', '""') + '"'
+        return value
+    return "".join(delimiter.join(field(v) for v in row) + "\n" for row in [headers, *rows])
+
+
+def tax_files() -> None:
+    good = [tax_row(A), tax_row(B, period="Q3/2024"), tax_row(C)]
+    valid = tax_csv(good)
+    write("tax_declarations/truncated.csv",
+          valid.encode() + f"{D};Hợp tác xã Cắt Ngang;01/GT".encode())
+    write("tax_declarations/truncated_in_quotes.csv",
+          valid.encode() + f'{D};"Hợp tác xã Dấu Ngoặc;01/GTGT;09/2024;0'.encode())
+    write("tax_declarations/empty.csv", b"")
+    write("tax_declarations/header_only.csv", tax_csv([]).encode())
+    write("tax_declarations/wrong_delimiter.csv", tax_csv(good, delimiter=",").encode())
+    renamed = ["Tổng doanh thu" if h == "Doanh thu" else h for h in TAX_HEADERS]
+    write("tax_declarations/column_renamed.csv", tax_csv(good, renamed).encode())
+    write("tax_declarations/column_missing.csv",
+          tax_csv([r[:-1] for r in good], TAX_HEADERS[:-1]).encode())
+    write("tax_declarations/extra_column.csv",
+          tax_csv([r + ["ghi chú"] for r in good], TAX_HEADERS + ["Ghi chú"]).encode())
+    # Windows-1258 mis-declared: an old export's bytes behind a UTF-8 byte-order mark.
+    write("tax_declarations/cp1258_with_utf8_bom.csv", b"\xef\xbb\xbf" + encode_cp1258(valid))
+    # UTF-8, but two bytes of the third row's name are not (a bad copy-paste, a cut character).
+    raw = valid.encode()
+    at = raw.index(C.encode()) + len(C) + 1
+    write("tax_declarations/utf8_invalid_bytes.csv", raw[:at] + b"\xff\xfe" + raw[at:])
+    write("tax_declarations/nul_byte.csv", valid.replace("Thử", "Th\x00ử", 1).encode())
+    write("tax_declarations/duplicate_rows.csv", tax_csv([tax_row(A), tax_row(A), tax_row(B)]).encode())
+    write("tax_declarations/out_of_order_revisions.csv", tax_csv([
+        tax_row(A, revision="2", filed="20/10/2024", revenue="3.000"),
+        tax_row(A, revision="0", filed="10/10/2024", revenue="1.000"),
+        tax_row(A, revision="1", filed="15/10/2024", revenue="2.000")]).encode())
+    write("tax_declarations/hostile_values.csv", tax_csv([
+        tax_row(A, name=INJECTION.format(table="tax_declaration")),        # row 2: loaded
+        tax_row(B, name=QUOTES),                                           # 3: loaded
+        tax_row(C, name=CONTROL),                                          # 4: loaded
+        tax_row(D, name=LONG),                                             # 5: loaded
+        tax_row(E, name=EMOJI),                                            # 6: loaded
+        tax_row(F, name="Dòng một\nDòng hai\tcó tab"),                     # 7: loaded
+        tax_row(A, revenue="1.2.3"),                                       # 8: revenue_vnd
+        tax_row(A, filed="31/02/2024"),                                    # 9: filed_on
+        tax_row("'; DROP TABLE audit.load_batch; --"),                     # 10: tax_code
+        tax_row(A, revenue="9.999.999.999.999.999.999.999"),               # 11: revenue_vnd
+        tax_row(A, form="01/GTGT\u202e"),                                  # 12: form_code
+        tax_row(A, period="Q3/2024 🙂"),                                   # 13: period_raw
+        tax_row(A[:9] + str((int(A[9]) + 1) % 10)),                        # 14: tax_code (MST)
+        tax_row(A, revision="-1"),                                         # 15: revision
+    ]).encode())
+
+
+# --- feed 5: annual reports, CSV `,` ------------------------------------------------------
+
+ANNUAL_HEADERS = ["entity_code", "report_year", "members", "workers", "member_workers",
+                  "avg_income_per_worker_vnd", "managers", "managers_vocational",
+                  "managers_college_plus"]
+
+
+def annual_row(code=A, year="2023", members="12", workers="20", member_workers="12",
+               income="68000000", managers="5", vocational="3", college="1"):
+    return [code, year, members, workers, member_workers, income, managers, vocational, college]
+
+
+def annual_csv(rows, headers=ANNUAL_HEADERS, delimiter=",") -> str:
+    return tax_csv(rows, headers, delimiter)
+
+
+def annual_files() -> None:
+    good = [annual_row(A), annual_row(B), annual_row(C)]
+    valid = annual_csv(good)
+    write("annual_reports/truncated.csv", valid.encode() + f"{D},2023,12".encode())
+    write("annual_reports/truncated_in_quotes.csv", valid.encode() + f'{D},"2023,12'.encode())
+    write("annual_reports/empty.csv", b"")
+    write("annual_reports/header_only.csv", annual_csv([]).encode())
+    write("annual_reports/wrong_delimiter.csv", annual_csv(good, delimiter=";").encode())
+    renamed = ["lao_dong" if h == "workers" else h for h in ANNUAL_HEADERS]
+    write("annual_reports/column_renamed.csv", annual_csv(good, renamed).encode())
+    write("annual_reports/column_missing.csv",
+          annual_csv([r[:-1] for r in good], ANNUAL_HEADERS[:-1]).encode())
+    write("annual_reports/extra_column.csv",
+          annual_csv([r + ["x"] for r in good], ANNUAL_HEADERS + ["ghi_chu"]).encode())
+    with_name = ANNUAL_HEADERS[:1] + ["ten_htx"] + ANNUAL_HEADERS[1:]
+    write("annual_reports/cp1258_with_utf8_bom.csv", b"\xef\xbb\xbf" + encode_cp1258(annual_csv(
+        [r[:1] + ["Hợp tác xã Đông Hưng"] + r[1:] for r in good], with_name)))
+    raw = valid.encode()
+    at = raw.index(C.encode()) + len(C)
+    write("annual_reports/utf8_invalid_bytes.csv", raw[:at] + b"\xff" + raw[at:])
+    write("annual_reports/duplicate_rows.csv",
+          annual_csv([annual_row(E, year="2022"), annual_row(E, year="2022", members="13"),
+                      annual_row(B)]).encode())
+    write("annual_reports/hostile_values.csv", annual_csv([
+        annual_row(A),                                                     # 2: loaded
+        annual_row(INJECTION.format(table="annual_report")),               # 3: entity_code
+        annual_row(B, members="1.2.3"),                                    # 4: members
+        annual_row(C, workers="🙂"),                                       # 5: workers
+        annual_row(D, members="99999999999999999999"),                     # 6: members
+        annual_row(LONG),                                                  # 7: entity_code
+        annual_row(E, year="20 23"),                                       # 8: report_year
+        annual_row(F, income="-1"),                                        # 9: avg_income_…
+        annual_row(G, member_workers="21"),                                # 10: member_workers
+        annual_row(CONTROL),                                               # 11: entity_code
+        annual_row(A + "\x00"),                                            # 12: entity_code
+    ]).encode())
+
+
+# --- feed 3: support lending, XLSX ----------------------------------------------------------
+
+LENDING_HEADERS = ["STT", "Mã số HTX", "Tên HTX", "Số hợp đồng", "Ngày giải ngân",
+                   "Số tiền giải ngân", "Dư nợ", "Nhóm nợ", "Ngày đến hạn"]
+
+
+def loan(stt, code=A, name="Hợp tác xã Thử", contract=None, disbursed="15/03/2024", amount=100,
+         outstanding=80, group=1, due="15/03/2027"):
+    return [stt, code, name, contract or f"{stt:02d}/2024/HĐTD", disbursed, amount, outstanding,
+            group, due]
+
+
+def workbook(details, *, headers=LENDING_HEADERS, sheet="BaoCao", totals=None) -> bytes:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = sheet
+    ws["A1"] = "BÁO CÁO CHO VAY HỖ TRỢ PHÁT TRIỂN HỢP TÁC XÃ"
+    ws["A2"], ws["A3"] = "Đến ngày 30/09/2024", "Đơn vị: triệu đồng"
+    ws["A4"], ws["C4"] = "Tổng nguồn vốn ủy thác:", 40341
+    for column, header in enumerate(headers, start=1):
+        ws.cell(6, column, header)
+    for row in details:
+        ws.append(row)
+    if totals is None:
+        totals = (sum(r[5] for r in details), sum(r[6] for r in details))
+    ws.append([None, None, "Tổng cộng", None, None, *totals])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def lending_files() -> None:
+    good = [loan(1, A), loan(2, B), loan(3, C)]
+    valid = workbook(good)
+    write("support_lending/zero_bytes.xlsx", b"")
+    write("support_lending/truncated.xlsx", valid[:len(valid) // 2])
+    write("support_lending/not_xlsx.xlsx", tax_csv([tax_row()]).encode())
+    write("support_lending/sheet_renamed.xlsx", workbook(good, sheet="Bao cao T9"))
+    renamed = ["Dư nợ cuối kỳ" if h == "Dư nợ" else h for h in LENDING_HEADERS]
+    write("support_lending/column_renamed.xlsx", workbook(good, headers=renamed))
+    write("support_lending/column_missing.xlsx",
+          workbook([r[:-1] for r in good], headers=LENDING_HEADERS[:-1]))
+    write("support_lending/extra_column.xlsx",
+          workbook([r + ["ghi chú"] for r in good], headers=LENDING_HEADERS + ["Ghi chú"]))
+    write("support_lending/totals_mismatch.xlsx", workbook(good, totals=(301, 240)))
+    write("support_lending/duplicate_rows.xlsx", workbook([loan(1, A), loan(2, B, contract="01/2024/HĐTD"), loan(3, C)]))
+    write("support_lending/hostile_values.xlsx", workbook([
+        loan(1, A, name=INJECTION.format(table="lending_contract")),       # row 7: loaded
+        loan(2, B, name=QUOTES),                                           # 8: loaded
+        loan(3, C, name=LONG),                                             # 9: loaded
+        loan(4, D, name=EMOJI, contract="🌾/2024/HĐTD"),                   # 10: loaded
+        loan(5, E, disbursed="31/02/2024"),                                # 11: disbursed_on
+        loan(6, "1.2.3"),                                                  # 12: htx_code
+        loan(7, F, contract="'; DELETE FROM core.lending_contract; --"),   # 13: loaded
+        loan(8, G, group=9),                                               # 14: debt_group
+    ]))
+
+
+# --- feed 4: credit fund reports, JSON -------------------------------------------------------
+
+def fund_report(**changes) -> dict:
+    report = {
+        "fund_code": A, "fund_name": "Quỹ tín dụng nhân dân Thử", "period_end": "2024-09-30",
+        "revision": 0, "submitted_at": "2024-10-15T09:30:00+07:00", "unit": "trieu_dong",
+        "balance_sheet": {"total_capital": 121000, "equity": 10500, "deposits": 106900.25,
+                          "loans_outstanding": 84000, "npl": 1100},
+        "members": 1190, "members_pending": 6, "employees": 10,
+        "income_ytd": {"revenue": 5400, "revenue_from_members": 4720, "profit": -12.5},
+        "dividend_rate_pct": 0.0, "avg_employee_income_month": 16.5}
+    for key, value in changes.items():
+        section, _, field = key.partition("__")
+        if field:
+            report[section] = {**report[section], field: value}
+        else:
+            report[key] = value
+    return report
+
+
+def dump(document) -> bytes:
+    return json.dumps(document, ensure_ascii=False, indent=1).encode()
+
+
+def credit_files() -> None:
+    valid = dump(fund_report())
+    write("credit_fund_reports/empty.json", b"")
+    write("credit_fund_reports/truncated.json", valid[:len(valid) // 2])
+    write("credit_fund_reports/not_an_object.json", dump([fund_report()]))
+    missing = fund_report()
+    del missing["balance_sheet"]["npl"]
+    write("credit_fund_reports/column_missing.json", dump(missing))
+    renamed = fund_report()
+    renamed["thanh_vien"] = renamed.pop("members")
+    write("credit_fund_reports/column_renamed.json", dump(renamed))
+    write("credit_fund_reports/extra_column.json", dump(fund_report(ghi_chu="thêm")))
+    write("credit_fund_reports/cp1258_with_utf8_bom.json",
+          b"\xef\xbb\xbf" + encode_cp1258(json.dumps(fund_report(), ensure_ascii=False)))
+    write("credit_fund_reports/hostile_values.json", dump(fund_report(
+        fund_name=INJECTION.format(table="credit_fund_report") + QUOTES + CONTROL + EMOJI + LONG)))
+    write("credit_fund_reports/nul_in_text.json", dump(fund_report(fund_name="Quỹ\x00 NUL")))
+    text = dump(fund_report(members="1.2.3", period_end="2024-02-31", employees=10**400,
+                            balance_sheet__equity="NaN", submitted_at="31/10/2024"))
+    write("credit_fund_reports/hostile_numbers.json", text.replace(b'"NaN"', b"NaN"))
+
+
+# --- feed 1: registration API pages, JSON ----------------------------------------------------
+
+def entity(code=A, **changes) -> dict:
+    item = {"entity_code": code, "entity_type": "HTX", "name": "Hợp tác xã Thử",
+            "main_vsic": "0111", "locality": "Hạ Long", "address": "Số 1, phố Thử",
+            "registered_on": "2020-01-01", "status": "dang_hoat_dong",
+            "status_since": "2020-01-01", "charter_capital_vnd": 1_000_000_000, "members": 10,
+            "legal_representative": {"full_name": "Nguyễn Văn A", "id_number": "022090001234"},
+            "updated_at": "2024-03-01T10:00:00+07:00"}
+    item.update(changes)
+    return item
+
+
+def page(items, token=None) -> bytes:
+    return json.dumps({"items": items, "next_page_token": token}, ensure_ascii=False).encode()
+
+
+def registration_files() -> None:
+    valid = page([entity(A), entity(B)])
+    write("registrations/empty.json", b"")
+    write("registrations/truncated.json", valid[:len(valid) // 2])
+    write("registrations/not_a_page.json", json.dumps([entity(A)]).encode())
+    write("registrations/cp1258_with_utf8_bom.json",
+          b"\xef\xbb\xbf" + encode_cp1258(json.dumps({"items": [entity(A)], "next_page_token": None},
+                                                     ensure_ascii=False)))
+    write("registrations/duplicate_items.json", page([entity(A), entity(B), entity(A)]))
+    write("registrations/out_of_order.json", page([
+        entity(G, status="da_giai_the", status_since="2024-02-01",
+               updated_at="2024-03-02T10:00:00+07:00"),
+        entity(G, updated_at="2024-01-05T10:00:00+07:00")]))
+    write("registrations/hostile_values.json", page([
+        entity(A, name=INJECTION.format(table="registration_state")),     # 1: loaded
+        entity(B, name=QUOTES, address=CONTROL),                          # 2: loaded
+        entity(C, name=LONG),                                             # 3: loaded
+        entity(D, name=EMOJI),                                            # 4: loaded
+        entity(E, name="Hợp tác xã \x00 NUL"),                            # 5: name
+        entity(F, members=3_000_000_000),                                 # 6: members
+        entity(G, charter_capital_vnd=1e30),                              # 7: charter_capital_vnd
+        entity(A, registered_on="2024-02-31",
+               updated_at="2024-03-03T10:00:00+07:00"),                   # 8: registered_on
+        entity(A, updated_at="hôm qua"),                                  # 9: updated_at
+        entity("'; DROP TABLE audit.load_batch; --"),                     # 10: entity_code
+        entity(B, entity_type="HTX'; --",
+               updated_at="2024-03-04T10:00:00+07:00"),                   # 11: entity_type
+        entity(C, main_vsic="01🙂1", updated_at="2024-03-05T10:00:00+07:00"),  # 12: main_vsic
+        entity(D, legal_representative="Nguyễn Văn B",
+               updated_at="2024-03-06T10:00:00+07:00"),                   # 13: legal_representative
+        entity(E, members="1.2.3", updated_at="2024-03-07T10:00:00+07:00"),  # 14: members
+        "not an object",                                                  # 15: item
+    ]))
+
+
+if __name__ == "__main__":
+    tax_files()
+    annual_files()
+    lending_files()
+    credit_files()
+    registration_files()
+    print(f"corpus written under {HERE}")

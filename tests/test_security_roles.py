@@ -1,0 +1,227 @@
+"""Who may do what in the warehouse (migration 0012_roles.sql), proven by logging in.
+
+The DAGs work as `htx_loader` — even on the demo's superuser connection they switch to it — and
+a real loader login (not a superuser) runs a whole feed and the marts. An analyst login user
+(member of `htx_analyst`, created here with a random password) reads the marts and the
+non-personal core columns, sees legal representatives' ID numbers only masked, their names never,
+and can write nothing anywhere.
+"""
+import os
+import re
+import secrets
+import uuid
+
+import psycopg2
+import pytest
+from psycopg2 import errors, sql
+
+from conftest import SERVER, query
+from faults_support import fresh_warehouse, run_feed, valid_codes
+from htx import db, marts, pipeline
+
+PERSONAL = {"legal_rep_name", "legal_rep_id_number"}
+ID_NUMBER = "022090001234"
+
+
+def item(code: str) -> dict:
+    return {"entity_code": code, "entity_type": "HTX", "name": "Hợp tác xã Thử",
+            "main_vsic": "0111", "locality": "Hạ Long", "registered_on": "2024-02-01",
+            "status": "dang_hoat_dong", "status_since": "2024-02-01", "members": 9,
+            "charter_capital_vnd": 10**9, "updated_at": "2024-03-01T10:00:00+07:00",
+            "legal_representative": {"full_name": "Nguyễn Văn A", "id_number": ID_NUMBER}}
+
+
+class Login:
+    """A login user made a member of a group role, with a random password; dropped after."""
+
+    def __init__(self, group: str):
+        self.name = f"htx_t_{group.split('_')[-1]}_{uuid.uuid4().hex[:8]}"
+        self.password = secrets.token_urlsafe(18)
+        self.group = group
+
+    def __enter__(self) -> "Login":
+        self._admin(sql.SQL("CREATE ROLE {} LOGIN PASSWORD %s IN ROLE {}").format(
+            sql.Identifier(self.name), sql.Identifier(self.group)), (self.password,))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._admin(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(self.name)))
+
+    @staticmethod
+    def _admin(statement, params=None) -> None:
+        conn = psycopg2.connect(SERVER.uri("postgres"))
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute(statement, params)
+        finally:
+            conn.close()
+
+    def dsn(self, warehouse_dsn: str) -> str:
+        """The warehouse's URI with this login (the password is URL-safe by construction)."""
+        database = psycopg2.extensions.parse_dsn(warehouse_dsn)["dbname"]
+        return (f"postgresql://{self.name}:{self.password}@{SERVER.host}:{SERVER.port}/"
+                f"{database}")
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory):
+    """A warehouse loaded by a loader login user — not a superuser — with registry rows (and
+    their legal representatives) and refreshed marts; and an analyst login user."""
+    from htx.registry_api.standin import RegistryStandIn
+
+    token = secrets.token_urlsafe(12)
+    standin = RegistryStandIn([item(code) for code in valid_codes(3)], token).start()
+    names = ("AIRFLOW_CONN_HTX_WAREHOUSE", "HTX_LANDING_URL", "AIRFLOW_CONN_HTX_REGISTRY_API")
+    saved = {k: os.environ.get(k) for k in names}
+    try:
+        with fresh_warehouse() as dsn, Login("htx_loader") as loader, Login("htx_analyst") as analyst:
+            os.environ.update({
+                "AIRFLOW_CONN_HTX_WAREHOUSE": loader.dsn(dsn),
+                "HTX_LANDING_URL": str(tmp_path_factory.mktemp("landing")),
+                "AIRFLOW_CONN_HTX_REGISTRY_API": f'{{"conn_type": "http", "host": '
+                                                 f'"{standin.base_url}", "password": "{token}"}}'})
+            batches = run_feed("registrations", pipeline.RunInfo("htx_feed_registrations", "r1"))
+            marts.refresh()
+            yield dsn, loader.dsn(dsn), analyst.dsn(dsn), batches
+    finally:
+        standin.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def refused(dsn: str, statement: str) -> bool:
+    """Whether the server refuses `statement` to this login for lack of privilege."""
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(statement)
+        return False
+    except errors.InsufficientPrivilege:
+        return True
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+def test_the_roles_are_groups_that_cannot_log_in_nor_bypass_anything(province):
+    assert query(SERVER.uri("postgres"),
+                 "SELECT rolname, rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, rolbypassrls"
+                 " FROM pg_roles WHERE rolname IN ('htx_analyst', 'htx_loader') ORDER BY 1") == [
+        ("htx_analyst", False, False, False, False, False),
+        ("htx_loader", False, False, False, False, False)]
+
+
+def test_a_loader_login_not_a_superuser_ran_the_feed_and_the_marts(province):
+    dsn, loader, _, batches = province
+    assert query(loader, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user") == [(False,)]
+    assert query(dsn, "SELECT status FROM audit.load_batch WHERE batch_id = ANY(%s)",
+                 (batches,)) == [("published",)]
+    assert query(dsn, "SELECT count(*) FROM core.registration_state") == [(3,)]
+    assert query(dsn, "SELECT count(*) > 0 FROM mart.plan_indicator") == [(True,)]
+
+
+def test_the_pipeline_works_as_the_loader_even_on_a_superuser_connection(warehouse):
+    with db.transaction(warehouse) as conn, conn.cursor() as cur:
+        cur.execute("SELECT current_user, session_user")
+        assert cur.fetchone() == ("htx_loader", "postgres")
+    with db.transaction(warehouse, role=None) as conn, conn.cursor() as cur:
+        cur.execute("SELECT current_user")  # migrations keep the owner's rights
+        assert cur.fetchone() == ("postgres",)
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE core.ref_locality SET name = name",
+    "DELETE FROM mart.plan_target",
+    "INSERT INTO audit.schema_migration VALUES ('9999_x', 'x')",
+    "CREATE TABLE core.made_by_the_loader (x int)",
+    "CREATE SCHEMA made_by_the_loader",
+    "DROP TABLE core.registration_state",
+    "ALTER TABLE mart.plan_indicator ADD COLUMN x int",
+])
+def test_the_loader_cannot_change_reference_data_the_ledger_or_the_schema(province, statement):
+    _, loader, _, _ = province
+    assert refused(loader, statement)
+
+
+def test_an_analyst_reads_the_marts_and_the_registry_with_id_numbers_masked(province):
+    _, _, analyst, _ = province
+    assert query(analyst, "SELECT count(*) > 0 FROM mart.plan_indicator") == [(True,)]
+    assert query(analyst, "SELECT count(*) FROM core.registration_state") == [(3,)]
+    rows = query(analyst, "SELECT * FROM core.registry_current_public")
+    assert len(rows) == 3
+    masked = {m for (m,) in query(analyst, "SELECT legal_rep_id_number_masked"
+                                           " FROM core.registry_current_public")}
+    assert masked == {"022*******34"}
+    assert query(analyst, "SELECT name, members FROM core.registration_state LIMIT 1") == [
+        ("Hợp tác xã Thử", 9)]
+
+
+@pytest.mark.parametrize("statement", [
+    "SELECT legal_rep_name FROM core.registration_state",
+    "SELECT legal_rep_id_number FROM core.registration_state",
+    "SELECT * FROM core.registration_state",
+    "SELECT legal_rep_name FROM core.registry_current",
+    "SELECT legal_rep_id_number FROM core.registry_current",
+    "SELECT record FROM quarantine.registrations",
+    "SELECT legal_rep_id_number FROM staging.registrations",
+    "SELECT unexpected_sample FROM audit.validation_result",
+])
+def test_an_analyst_cannot_read_personal_data_anywhere(province, statement):
+    _, _, analyst, _ = province
+    assert refused(analyst, statement)
+
+
+@pytest.mark.parametrize("statement", [
+    "INSERT INTO mart.plan_indicator (indicator_code, period_start, period_end, value, unit)"
+    " VALUES ('X', '2024-01-01', '2024-01-31', 1, 'count')",
+    "UPDATE mart.plan_indicator SET value = 0",
+    "DELETE FROM mart.plan_indicator",
+    "TRUNCATE mart.plan_indicator",
+    "UPDATE core.registration_state SET name = 'x'",
+    "DELETE FROM core.tax_declaration",
+    "INSERT INTO audit.load_batch (feed, batch_key, source_object) VALUES ('x', 'x', 'x')",
+    "CREATE TABLE mart.made_by_an_analyst (x int)",
+    "CREATE TABLE core.made_by_an_analyst (x int)",
+    "CREATE TABLE public.made_by_an_analyst (x int)",
+    "CREATE VIEW mart.made_by_an_analyst AS SELECT 1",
+    "CREATE SCHEMA made_by_an_analyst",
+])
+def test_an_analyst_can_write_nothing(province, statement):
+    _, _, analyst, _ = province
+    assert refused(analyst, statement)
+
+
+def test_personal_columns_are_marked_and_none_is_granted_to_analysts(province):
+    dsn, _, _, _ = province
+    marked = {name for (name,) in query(dsn, "SELECT * FROM audit.personal_column_names()")}
+    assert marked == PERSONAL
+    granted = query(dsn, "SELECT table_schema, table_name, column_name"
+                         " FROM information_schema.column_privileges"
+                         " WHERE grantee = 'htx_analyst' AND privilege_type = 'SELECT'")
+    assert granted and not {column for _, _, column in granted} & PERSONAL
+    assert {schema for schema, _, _ in granted} == {"core", "mart"}
+
+
+def test_every_core_relation_is_readable_by_analysts_without_its_personal_columns(province):
+    dsn, _, _, _ = province
+    relations = {name for (name,) in query(
+        dsn, "SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'core'::regnamespace"
+             " AND c.relkind IN ('r', 'v', 'm', 'p')")}
+    readable = {name for (name,) in query(
+        dsn, "SELECT DISTINCT table_name FROM information_schema.column_privileges"
+             " WHERE grantee = 'htx_analyst' AND table_schema = 'core'")}
+    missing = sorted(relations - readable)
+    assert missing == [], (f"core relation(s) {missing} are not readable by analysts: end the "
+                           "migration that adds them with SELECT audit.grant_core_to_analysts();")
+
+
+def test_the_masking_hides_all_but_the_first_three_and_last_two_characters(warehouse):
+    masked = query(warehouse, "SELECT core.mask_id_number(x) FROM unnest(ARRAY[%s, %s, %s, %s])"
+                              " WITH ORDINALITY AS t(x, n) ORDER BY n",
+                   ("022090001234", "123456", "12345", None))
+    assert masked == [("022*******34",), ("123*56",), ("*****",), (None,)]
+    assert re.fullmatch(r"022\*{7}34", masked[0][0])
