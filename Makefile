@@ -35,6 +35,7 @@ export: $(VENV)/.installed
 ## bench: the ingest and parse-time benchmarks, written to bench/results.md
 bench: $(VENV)/.installed
 	$(PY) bench/run.py
+	$(PY) bench/national.py --rows 1000000
 
 ## clean: stop the local PostgreSQL and delete local state (.local/)
 clean:

@@ -88,7 +88,7 @@ def main() -> None:
         "| step | seconds |", "| --- | ---: |",
         *[f"| {step} | {seconds:.2f} |" for step, seconds in ingest.items()], "",
     ]
-    (ROOT / "bench" / "results.md").write_text("\n".join(lines))
+    (ROOT / "bench" / "results.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
