@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -67,3 +68,37 @@ def record_hash(values: dict, columns: tuple[str, ...]) -> str:
     """A stable fingerprint of a row's business content (lineage excluded)."""
     canonical = json.dumps([_jsonable(values.get(c)) for c in columns], ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# JSON feeds (the registry API, credit-fund reports) share these field conversions.
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def json_date(row: ParsedRow, document: dict, key: str) -> date | None:
+    """`YYYY-MM-DD` → date; anything else fails the row (missing → None)."""
+    value = document.get(key)
+    if value is None:
+        return None
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    row.fail(key, "is_date", value, "not a calendar date YYYY-MM-DD")
+    return None
+
+
+def json_timestamp(row: ParsedRow, document: dict, key: str) -> datetime | None:
+    """RFC 3339 with an offset → aware datetime; a naive or malformed one fails the row."""
+    value = document.get(key)
+    if value is None:
+        return None
+    try:
+        parsed = (datetime.fromisoformat(value.replace("Z", "+00:00"))
+                  if isinstance(value, str) else None)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        row.fail(key, "is_rfc3339", value, "not an RFC 3339 timestamp with offset")
+        return None
+    return parsed

@@ -11,13 +11,13 @@ from __future__ import annotations
 import calendar
 import json
 import re
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any, Iterator
 
 from stdnum.vn import mst
 
-from htx.feeds.common import ParsedRow, RejectedObject
+from htx.feeds.common import ParsedRow, RejectedObject, json_date, json_timestamp
 from htx.reference import nfc
 
 # Staged columns, in COPY order (lineage columns come first, added by the pipeline).
@@ -52,7 +52,6 @@ TOP_LEVEL_KEYS = ("fund_code", "fund_name", "period_end", "revision", "submitted
 # The contract's file name; the landing zone inserts a 12-hex checksum before the extension.
 _FILE_NAME = re.compile(r"^(?P<code>[^_/]+)_(?P<year>\d{4})Q(?P<quarter>[1-4])"
                         r"(?:\.[0-9a-f]{12})?\.json$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _INT_RANGE = 2**31
 
 
@@ -95,8 +94,8 @@ def parse_report(document: dict, source_object: str) -> ParsedRow:
     v = row.values
     v["fund_code"] = _text(row, document, "fund_code")
     v["fund_name"] = _text(row, document, "fund_name")
-    v["period_end"] = _date(row, document, "period_end")
-    v["submitted_at"] = _timestamp(row, document, "submitted_at")
+    v["period_end"] = json_date(row, document, "period_end")
+    v["submitted_at"] = json_timestamp(row, document, "submitted_at")
     for key in COUNT_FIELDS:
         v[key] = _count(row, document, key)
     for section, fields in AMOUNT_FIELDS.items():
@@ -177,32 +176,8 @@ def _text(row: ParsedRow, document: dict, key: str) -> str | None:
     return " ".join(nfc(value).split()) or None
 
 
-def _date(row: ParsedRow, document: dict, key: str) -> date | None:
-    value = document.get(key)
-    if value is None:
-        return None
-    if isinstance(value, str) and _DATE.match(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    row.fail(key, "is_date", value, "not a calendar date YYYY-MM-DD")
-    return None
 
 
-def _timestamp(row: ParsedRow, document: dict, key: str) -> datetime | None:
-    value = document.get(key)
-    if value is None:
-        return None
-    try:
-        parsed = (datetime.fromisoformat(value.replace("Z", "+00:00"))
-                  if isinstance(value, str) else None)
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        row.fail(key, "is_rfc3339", value, "not an RFC 3339 timestamp with offset")
-        return None
-    return parsed
 
 
 def _count(row: ParsedRow, document: dict, key: str) -> int | None:

@@ -8,12 +8,11 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import date, datetime
 from typing import Any, Iterator
 
 from stdnum.vn import mst
 
-from htx.feeds.common import ParsedRow, RejectedObject, record_hash
+from htx.feeds.common import ParsedRow, RejectedObject, json_date, json_timestamp, record_hash
 from htx.reference import locality_code, nfc, vsic_division_known
 
 # Staged columns, in COPY order (lineage columns come first, added by the pipeline).
@@ -24,8 +23,6 @@ COLUMNS = (
 )
 # Columns the suite sees besides COLUMNS: derived facts that need code to compute.
 CHECK_COLUMNS = ("entity_code_check_digit_ok", "main_vsic_division_known")
-
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def parse_object(raw: bytes, source_object: str) -> Iterator[ParsedRow]:
@@ -54,13 +51,13 @@ def parse_item(item: Any, source_object: str, position: int) -> ParsedRow:
     v["locality_raw"] = _text(row, item, "locality")
     v["locality_code"] = locality_code(v["locality_raw"])
     v["address"] = _text(row, item, "address")
-    v["registered_on"] = _date(row, item, "registered_on")
+    v["registered_on"] = json_date(row, item, "registered_on")
     v["status"] = _text(row, item, "status", lower=True)
-    v["status_since"] = _date(row, item, "status_since")
+    v["status_since"] = json_date(row, item, "status_since")
     v["charter_capital_vnd"] = _integer(row, item, "charter_capital_vnd")
     v["members"] = _integer(row, item, "members", limit=2**31)  # an integer column, not bigint
     v["legal_rep_name"], v["legal_rep_id_number"] = _representative(row, item)
-    v["updated_at"] = _timestamp(row, item, "updated_at")
+    v["updated_at"] = json_timestamp(row, item, "updated_at")
     code = v["entity_code"]
     # None (not checked) unless the code has the shape the check digit applies to.
     v["entity_code_check_digit_ok"] = (mst.is_valid(code) if code and re.fullmatch(r"\d{10}", code)
@@ -90,31 +87,8 @@ def _text(row: ParsedRow, item: dict, key: str, upper: bool = False, lower: bool
     return text or None
 
 
-def _date(row: ParsedRow, item: dict, key: str) -> date | None:
-    value = item.get(key)
-    if value is None:
-        return None
-    if isinstance(value, str) and _DATE.match(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    row.fail(key, "is_date", value, "not a calendar date YYYY-MM-DD")
-    return None
 
 
-def _timestamp(row: ParsedRow, item: dict, key: str) -> datetime | None:
-    value = item.get(key)
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else None
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        row.fail(key, "is_rfc3339", value, "not an RFC 3339 timestamp with offset")
-        return None
-    return parsed
 
 
 def _integer(row: ParsedRow, item: dict, key: str, limit: int = 2**63) -> int | None:
