@@ -18,7 +18,7 @@ demo: $(VENV)/.installed
 
 ## test: the whole suite against a real local PostgreSQL and real Airflow runs
 test: $(VENV)/.installed
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q tests bench/tests
 
 ## up: Airflow UI and scheduler on http://127.0.0.1:8080 against the local warehouse
 up: $(VENV)/.installed
@@ -32,10 +32,11 @@ migrate: $(VENV)/.installed
 export: $(VENV)/.installed
 	$(PY) -m htx export $(if $(START),--start $(START)) $(if $(END),--end $(END))
 
-## bench: the ingest and parse-time benchmarks, written to bench/results.md
+## bench: the ingest and parse-time benchmarks, written to bench/results.md (BENCH_ROWS=… to choose sizes)
+BENCH_ROWS ?= 1000000 10000000
 bench: $(VENV)/.installed
 	$(PY) bench/run.py
-	$(PY) bench/national.py --rows 1000000
+	$(PY) bench/national.py --rows $(BENCH_ROWS)
 
 ## clean: stop the local PostgreSQL and delete local state (.local/)
 clean:

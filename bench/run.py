@@ -2,7 +2,8 @@
 
 Measured now: DAG-folder parse time, and the registrations feed over the bundled sample
 (extract → land → validate → stage → merge → publish, the same functions the DAG runs) plus the
-marts refresh. National-scale ingest (issue 7) will add its own sections.
+marts refresh. bench/national.py writes the national-scale section (issue 7) of the same file;
+this script replaces only its own ("run", see bench/report.py).
 
 Run: `make bench` (uses the local PostgreSQL; a scratch database is created and dropped).
 """
@@ -10,8 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -21,6 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugins"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import report  # noqa: E402
 
 
 def dag_parse_seconds(repeats: int = 5) -> list[float]:
@@ -45,7 +49,8 @@ def sample_ingest_seconds() -> dict[str, float]:
     name = f"htx_bench_{uuid.uuid4().hex[:8]}"
     localpg.create_database(server, name)
     os.environ["AIRFLOW_CONN_HTX_WAREHOUSE"] = server.uri(name)
-    os.environ["HTX_LANDING_URL"] = str(ROOT / ".local" / "bench-landing")
+    landing = ROOT / ".local" / "bench-landing"
+    os.environ["HTX_LANDING_URL"] = str(landing)
     devenv.prepare()
     try:
         migrate(server.uri(name))
@@ -72,23 +77,23 @@ def sample_ingest_seconds() -> dict[str, float]:
         return timings
     finally:
         localpg.drop_database(server, name)
+        shutil.rmtree(landing, ignore_errors=True)   # scratch, like the database
 
 
 def main() -> None:
     parse = dag_parse_seconds()
     ingest = sample_ingest_seconds()
     lines = [
-        "# Benchmark results", "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()},"
-        f" {platform.platform()}.", "",
         "## DAG-folder parse time (target: under 1 s for all DAG files)", "",
-        f"median {statistics.median(parse):.3f} s over {len(parse)} runs"
-        f" (max {max(parse):.3f} s), after `import airflow.sdk`.", "",
+        f"Measured {report.now()} (load average {report.load_average()}):"
+        f" median {statistics.median(parse):.3f} s over {len(parse)} runs"
+        f" (max {max(parse):.3f} s), after `import airflow.sdk`"
+        f" — {report.verdict(statistics.median(parse), 1, ' s', strict=True)}.", "",
         "## Registrations feed over the bundled sample (1,336 API items)", "",
         "| step | seconds |", "| --- | ---: |",
-        *[f"| {step} | {seconds:.2f} |" for step, seconds in ingest.items()], "",
+        *[f"| {step} | {seconds:.2f} |" for step, seconds in ingest.items()],
     ]
-    (ROOT / "bench" / "results.md").write_text("\n".join(lines) + "\n")
+    report.write_section("run", lines, report.machine())
     print("\n".join(lines))
 
 

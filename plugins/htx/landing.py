@@ -3,12 +3,16 @@
 `HTX_LANDING_URL` is a local path or any fsspec URL (`file:///…`, `s3://…`) read through Airflow's
 ObjectStoragePath, so the same code serves the demo's folder and a production bucket. Landed
 copies live under `_landed/<feed>/<batch>/`; sources' own drop folders are never modified.
+Delivered files are hashed and copied in CHUNK_BYTES pieces, so landing a 10 GB file takes no
+more memory than landing a 10 kB one.
 """
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+
+CHUNK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -18,9 +22,31 @@ class LandedObject:
     size_bytes: int
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """A delivered object as its store describes it, before anything reads it."""
+    path: object          # ObjectStoragePath
+    relative: str         # path under the zone's root: what the batch records as its source
+    size_bytes: int
+    mtime: float          # seconds since the epoch, as the store reports it
+
+
+class DeliveryChanged(RuntimeError):
+    """A delivered file changed between its hashing and its landing: a source still writing."""
+
+
 def as_url(location: str) -> str:
     """A plain local path becomes a file:// URL; URLs pass through."""
     return location if "://" in location else Path(location).resolve().as_uri()
+
+
+def sha256_of(path) -> str:
+    """The object's sha256, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while chunk := source.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 class LandingZone:
@@ -36,24 +62,62 @@ class LandingZone:
         return cls(landing_url())
 
     def land(self, feed: str, batch_id: int, name: str, data: bytes) -> LandedObject:
+        """Land bytes received whole (an API page)."""
         digest = hashlib.sha256(data).hexdigest()
+        target = self._target(feed, batch_id, name, digest)
+        target.write_bytes(data)
+        return LandedObject(str(target), digest, len(data))
+
+    def land_file(self, feed: str, batch_id: int, source, sha256: str) -> LandedObject:
+        """Land a delivered file by a chunked copy. `sha256` is its digest from a first pass
+        (it names the copy); the copy is hashed again as it goes, so a file rewritten in between
+        is refused instead of being landed under another content's name."""
+        target = self._target(feed, batch_id, source.name, sha256)
+        digest, size = hashlib.sha256(), 0
+        with source.open("rb") as reader, target.open("wb") as writer:
+            while chunk := reader.read(CHUNK_BYTES):
+                digest.update(chunk)
+                writer.write(chunk)
+                size += len(chunk)
+        if digest.hexdigest() != sha256:
+            target.unlink()
+            raise DeliveryChanged(
+                f"{source} changed while it was being landed (sha256 {sha256[:12]}… when hashed,"
+                f" {digest.hexdigest()[:12]}… when copied); the next run lands it")
+        return LandedObject(str(target), sha256, size)
+
+    def _target(self, feed: str, batch_id: int, name: str, digest: str):
         stem, dot, suffix = name.rpartition(".")
         target = self.root / "_landed" / feed / f"batch-{batch_id:08d}" / (
             f"{stem}.{digest[:12]}{dot}{suffix}" if dot else f"{name}.{digest[:12]}")
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        return LandedObject(str(target), digest, len(data))
+        return target
+
+    def deliveries(self, pattern: str) -> list[Delivery]:
+        """Objects a source dropped matching `pattern` (relative glob), oldest first: a re-sent
+        file, being newer, is processed after the version it corrects. Each is stat'ed once."""
+        found = []
+        for path in self.root.glob(pattern):
+            if path.is_file():
+                stat = path.stat()
+                found.append(Delivery(path, self.relative(path), stat.st_size, stat.st_mtime))
+        return sorted(found, key=lambda d: (d.mtime, str(d.path)))
 
     def delivered(self, pattern: str) -> list:
-        """Objects a source dropped matching `pattern` (relative glob), oldest first: a re-sent
-        file, being newer, is processed after the version it corrects."""
-        found = [path for path in self.root.glob(pattern) if path.is_file()]
-        return sorted(found, key=lambda path: (path.stat().st_mtime, str(path)))
+        """The paths of `deliveries(pattern)`, in the same order."""
+        return [delivery.path for delivery in self.deliveries(pattern)]
 
     def relative(self, path) -> str:
         return str(path.relative_to(self.root))
 
     def read(self, url: str) -> bytes:
+        """A landed object whole: for small objects (API pages) only."""
         from airflow.sdk import ObjectStoragePath
 
         return ObjectStoragePath(url).read_bytes()
+
+    def open(self, url: str):
+        """A landed object as a binary file object (a context manager), for streamed reads."""
+        from airflow.sdk import ObjectStoragePath
+
+        return ObjectStoragePath(url).open("rb")

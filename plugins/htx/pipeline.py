@@ -16,7 +16,7 @@ import importlib
 import json
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from itertools import islice
 from typing import Iterable, Iterator
@@ -93,18 +93,32 @@ def _extract_api(feed: Feed, run: RunInfo) -> int:
     return batch_id
 
 
+# A file modified less than this before the listing could be rewritten within the same mtime tick
+# (a second on object stores) with its size and mtime unchanged; its fingerprint is not trusted,
+# so the next run hashes it again. Generous for clocks kept by NTP.
+RACY_MTIME_SECONDS = 2.0
+FINISHED = ("merged", "published", "rejected")
+
+
 def _extract_files(feed: Feed, run: RunInfo) -> list[int]:
     """One delivered file content = one batch. A file seen before with the same content is
     skipped (a re-sent identical file is a no-op); a changed file is a new batch whose merge
-    replaces its predecessor's rows."""
-    from htx.landing import LandingZone
+    replaces its predecessor's rows. A file whose (path, size, mtime) are those of a finished
+    batch is skipped without being read; any other file is hashed, then landed by a streamed
+    copy, so memory does not grow with file size."""
+    import time
+
+    from htx.landing import LandingZone, sha256_of
 
     zone = LandingZone.configured()
+    finished = _finished_fingerprints(feed)
+    listed_at = time.time()
     batches = []
-    for path in zone.delivered(feed.file_glob):
-        data = path.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
-        relative = zone.relative(path)
+    for delivery in zone.deliveries(feed.file_glob):
+        relative = delivery.relative
+        if (relative, delivery.size_bytes, delivery.mtime) in finished:
+            continue
+        digest = sha256_of(delivery.path)
         with db.transaction() as conn, conn.cursor() as cur:
             # FOR UPDATE: a run merging this delivery right now is waited for, so its batch is
             # seen merged and skipped — without the lock it was reopened (merged → running),
@@ -113,7 +127,10 @@ def _extract_files(feed: Feed, run: RunInfo) -> list[int]:
                         " WHERE feed = %s AND batch_key = %s FOR UPDATE",
                         (feed.name, f"{relative}@{digest}"))
             seen = cur.fetchone()
-            if seen and seen[1] in ("merged", "published", "rejected"):
+            if seen and seen[1] in FINISHED:
+                # Known content under a new mtime (touched, copied again): remember this
+                # fingerprint so that the next run skips the file unread.
+                _remember_fingerprint(cur, seen[0], _fingerprint(delivery, listed_at))
                 continue
             if seen and seen[1] == "staged":
                 # Landed and staged by a run that has not merged it yet (running alongside, or
@@ -123,14 +140,41 @@ def _extract_files(feed: Feed, run: RunInfo) -> list[int]:
                 continue
             batch_id = _open_batch(cur, feed, f"{relative}@{digest}", run, None, relative)
             cur.execute("DELETE FROM audit.landed_object WHERE batch_id = %s", (batch_id,))
-            landed = zone.land(feed.name, batch_id, path.name, data)
+            landed = zone.land_file(feed.name, batch_id, delivery.path, digest)
             _record_landed(cur, batch_id, 1, landed)
             cur.execute("UPDATE audit.load_batch SET checksum = %s WHERE batch_id = %s",
                         (digest, batch_id))
+            _remember_fingerprint(cur, batch_id, _fingerprint(delivery, listed_at))
         batches.append(batch_id)
         log.info("%s: %s (sha256 %s…) landed as batch %s", feed.name, relative, digest[:12],
                  batch_id)
     return batches
+
+
+def _finished_fingerprints(feed: Feed) -> set[tuple[str, int, float]]:
+    """(source path, size, mtime) of the feed's finished batches, where known and trusted."""
+    with db.transaction() as conn, conn.cursor() as cur:
+        cur.execute("SELECT source_object, source_size_bytes, source_mtime FROM audit.load_batch"
+                    " WHERE feed = %s AND status IN %s AND source_mtime IS NOT NULL",
+                    (feed.name, FINISHED))
+        return set(cur.fetchall())
+
+
+def _fingerprint(delivery, listed_at: float) -> tuple[int, float | None]:
+    """(size, mtime) to record for a delivery just read; mtime None unless it identifies the
+    bytes read: unchanged since the listing (stat'ed again now) and older than the listing by
+    RACY_MTIME_SECONDS, so that any later rewrite must show a later mtime."""
+    now = delivery.path.stat()
+    unchanged = (now.st_size, now.st_mtime) == (delivery.size_bytes, delivery.mtime)
+    settled = delivery.mtime <= listed_at - RACY_MTIME_SECONDS
+    return delivery.size_bytes, (delivery.mtime if unchanged and settled else None)
+
+
+def _remember_fingerprint(cur, batch_id: int, fingerprint: tuple[int, float | None]) -> None:
+    size, mtime = fingerprint
+    if mtime is not None:
+        cur.execute("UPDATE audit.load_batch SET source_size_bytes = %s, source_mtime = %s"
+                    " WHERE batch_id = %s", (size, mtime, batch_id))
 
 
 def _record_landed(cur, batch_id: int, seq: int, landed) -> None:
@@ -176,29 +220,41 @@ def _combined_digest(digests: list[str]) -> str:
 
 def stage_batches(feed_name: str, batch_ids: list[int]) -> dict:
     """Validate and stage each batch; a rejected batch is recorded and the others go on."""
-    from htx.validation import SuiteRunner
-
-    runner = SuiteRunner(FEEDS[feed_name].name) if batch_ids else None
+    suite = _Suite(feed_name)
     outcome: dict = {"staged": [], "rejected": []}
     for batch_id in batch_ids:
         try:
-            validate_and_stage(feed_name, batch_id, runner)
+            validate_and_stage(feed_name, batch_id, suite)
             outcome["staged"].append(batch_id)
         except BatchRejected:
             outcome["rejected"].append(batch_id)
     return outcome
 
 
+class _Suite:
+    """The feed's GX suite runner, shared by a run's batches and built on first use: building it
+    imports GX (seconds) that a batch read by the database (htx.bulk) never needs."""
+
+    def __init__(self, feed_name: str, runner=None):
+        self.feed_name, self.runner = feed_name, runner
+
+    def runner_for_new_batch(self):
+        from htx.validation import SuiteRunner
+
+        self.runner = self.runner or SuiteRunner(self.feed_name)
+        self.runner.reset()
+        return self.runner
+
+
 def validate_and_stage(feed_name: str, batch_id: int, runner=None) -> StageCounts:
     """Parse and validate the batch's landed objects; stage valid rows, quarantine the rest.
-    Raises BatchRejected (after recording it) when the batch cannot load at all."""
+    Raises BatchRejected (after recording it) when the batch cannot load at all. `runner`: a
+    SuiteRunner (or a run's shared _Suite) to reuse."""
     from htx.landing import LandingZone
-    from htx.validation import SuiteRunner
 
     feed = FEEDS[feed_name]
     parser = importlib.import_module(feed.parser_module)
-    runner = runner or SuiteRunner(feed.name)
-    runner.reset()
+    suite = runner if isinstance(runner, _Suite) else _Suite(feed.name, runner)
     zone = LandingZone.configured()
     try:
         with db.transaction() as conn, conn.cursor() as cur:
@@ -213,15 +269,21 @@ def validate_and_stage(feed_name: str, batch_id: int, runner=None) -> StageCount
                 # staging rows that no publish clears.
                 return StageCounts(*done)
             _clear_batch_rows(cur, feed, batch_id)
-            cur.execute("SELECT object_url FROM audit.landed_object WHERE batch_id = %s ORDER BY seq",
-                        (batch_id,))
-            urls = [url for (url,) in cur.fetchall()]
-            counts = StageCounts(0, 0, 0)
-            for url in urls:
-                rows = parser.parse_object(zone.read(url), url)
-                for chunk in _chunks(rows, CHUNK_ROWS):
-                    counts = _add(counts, _stage_chunk(cur, feed, parser, runner, batch_id, chunk))
-            _record_validation(cur, runner, batch_id)
+            cur.execute("SELECT object_url, size_bytes FROM audit.landed_object"
+                        " WHERE batch_id = %s ORDER BY seq", (batch_id,))
+            objects = cur.fetchall()
+            counts, tallies, runner = StageCounts(0, 0, 0), None, None
+            for url, size_bytes in objects:
+                staged = _stage_in_database(cur, feed, parser, batch_id, url, size_bytes, zone)
+                if staged is None:
+                    runner = runner or suite.runner_for_new_batch()
+                    staged = (_stage_in_python(cur, feed, parser, runner, batch_id, url, zone),
+                              runner.tallies)
+                object_counts, tallies = staged
+                counts = _add(counts, object_counts)
+            if tallies is None:  # no object (an empty pull): the suite's zero tallies
+                tallies = suite.runner_for_new_batch().tallies
+            _record_validation(cur, feed.name, tallies, batch_id)
             cur.execute(
                 "UPDATE audit.load_batch SET rows_in = %s, rows_loaded = %s, rows_quarantined = %s,"
                 " cursor_to = %s, status = 'staged' WHERE batch_id = %s",
@@ -234,6 +296,35 @@ def validate_and_stage(feed_name: str, batch_id: int, runner=None) -> StageCount
         raise BatchRejected(message) from None
     log.info("%s batch %s: %d rows in, %d staged, %d quarantined", feed.name, batch_id,
              counts.rows_in, counts.rows_loaded, counts.rows_quarantined)
+    return counts
+
+
+def _stage_in_database(cur, feed: Feed, parser, batch_id: int, url: str, size_bytes,
+                       zone) -> tuple[StageCounts, dict] | None:
+    """A large CSV delivery read, typed and checked by PostgreSQL (htx.bulk); None when the
+    file is small or needs the Python parser."""
+    from htx import bulk
+
+    if not bulk.applies(feed, size_bytes):
+        return None
+    try:
+        result = bulk.stage_file(cur, feed, parser, batch_id, url, zone)
+    except bulk.NotBulkLoadable as why:
+        log.warning("%s batch %s: read by the Python parser instead: %s", feed.name, batch_id, why)
+        return None
+    return StageCounts(result.rows_in, result.rows_loaded, result.rows_quarantined), result.tallies
+
+
+def _stage_in_python(cur, feed: Feed, parser, runner, batch_id: int, url: str,
+                     zone) -> StageCounts:
+    counts = StageCounts(0, 0, 0)
+    if getattr(parser, "STREAMING", False):
+        with zone.open(url) as stream:
+            for chunk in _chunks(parser.parse_object(stream, url), CHUNK_ROWS):
+                counts = _add(counts, _stage_chunk(cur, feed, parser, runner, batch_id, chunk))
+        return counts
+    for chunk in _chunks(parser.parse_object(zone.read(url), url), CHUNK_ROWS):
+        counts = _add(counts, _stage_chunk(cur, feed, parser, runner, batch_id, chunk))
     return counts
 
 
@@ -270,29 +361,42 @@ def _stage_chunk(cur, feed: Feed, parser, runner, batch_id: int,
         if verdict.table_failures:
             raise BatchRejected("; ".join(verdict.table_failures))
         for position, failures in verdict.row_failures.items():
-            parsed[position].failures.extend(failures)
+            row = parsed[position]
+            # The row's own value, not the frame's: pandas turns a chunk's integers into floats
+            # when another row of the chunk has none there, so a reason read "(-1.0)".
+            row.failures.extend(replace(f, value=row.values.get(f.field, f.value))
+                                for f in failures)
     good = [row for row in chunk if not row.failures]
     bad = [row for row in chunk if row.failures]
     db.copy_rows(cur, feed.staging_table, LINEAGE_COLUMNS + parser.COLUMNS,
                  ((batch_id, r.source_object, r.source_row, *(r.values[c] for c in parser.COLUMNS))
                   for r in good))
-    db.copy_rows(cur, feed.quarantine_table,
-                 ("batch_id", "source_object", "source_row", "reason", "failures", "record"),
-                 ((batch_id, r.source_object, r.source_row,
-                   "; ".join(f.describe() for f in r.failures),
-                   _jsonb([f.as_json() for f in r.failures]), _jsonb(jsonable(r.record)))
-                  for r in bad))
+    for source_object in {r.source_object for r in bad}:
+        quarantine_rows(cur, feed, batch_id, source_object,
+                        ((r.source_row, r.failures, r.record) for r in bad
+                         if r.source_object == source_object))
     cursor_values = [r.values.get(feed.cursor_field) for r in chunk] if feed.cursor_field else []
     return StageCounts(len(chunk), len(good), len(bad),
                        max((v for v in cursor_values if v is not None), default=None))
 
 
-def _record_validation(cur, runner, batch_id: int) -> None:
-    for expectation, tally in runner.tallies.items():
+def quarantine_rows(cur, feed: Feed, batch_id: int, source_object: str,
+                    rows: Iterable[tuple[int, list, object]]) -> int:
+    """COPY (source_row, failures, record as delivered) into the feed's quarantine table."""
+    return db.copy_rows(
+        cur, feed.quarantine_table,
+        ("batch_id", "source_object", "source_row", "reason", "failures", "record"),
+        ((batch_id, source_object, source_row, "; ".join(f.describe() for f in failures),
+          _jsonb([f.as_json() for f in failures]), _jsonb(jsonable(record)))
+         for source_row, failures, record in rows))
+
+
+def _record_validation(cur, suite_name: str, tallies: dict, batch_id: int) -> None:
+    for expectation, tally in tallies.items():
         cur.execute(
             "INSERT INTO audit.validation_result (batch_id, suite, expectation, severity, success,"
             " element_count, unexpected_count, unexpected_sample) VALUES (%s,%s,%s,%s,%s,%s,%s,%s)",
-            (batch_id, runner.suite_name, expectation, tally.severity, tally.success,
+            (batch_id, suite_name, expectation, tally.severity, tally.success,
              tally.element_count, tally.unexpected_count, _jsonb(tally.sample)))
 
 

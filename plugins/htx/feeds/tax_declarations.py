@@ -21,16 +21,17 @@ or two-digit day and month.
 from __future__ import annotations
 
 import calendar
+import codecs
 import csv
 import io
 import re
 import unicodedata
 from datetime import date
-from typing import Iterator
+from typing import BinaryIO, Iterator, NamedTuple
 
 from stdnum.vn import mst
 
-from htx.feeds.common import ParsedRow, RejectedObject, record_hash
+from htx.feeds.common import ParsedRow, RejectedObject
 
 # The contract's header of each column → its staged column name.
 HEADERS = {
@@ -50,7 +51,7 @@ FIELD_HEADER = {column: header for header, column in HEADERS.items()}
 COLUMNS = (
     "tax_code", "parent_code", "taxpayer_name", "form_code", "period_raw", "period_kind",
     "period_start", "period_end", "revision", "filed_on", "revenue_vnd", "profit_before_tax_vnd",
-    "tax_payable_vnd", "record_hash",
+    "tax_payable_vnd",
 )
 # Derived facts the suite checks (None = not applicable, e.g. the code has the wrong shape).
 CHECK_COLUMNS = (
@@ -60,25 +61,57 @@ CHECK_COLUMNS = (
 
 VAT_FORM, CIT_FORM = "01/GTGT", "03/TNDN"   # VAT declaration · annual corporate income tax
 
+# Conversion failures: the message of each field's rule (shared with the bulk reader).
+PARSE_MESSAGES = {
+    "period_raw": "Kỳ tính thuế is not a tax period MM/YYYY, Qn/YYYY or YYYY",
+    "revision": "Lần nộp is not a whole number",
+    "filed_on": "Ngày nộp is not a calendar date dd/mm/yyyy",
+    "revenue_vnd": "Doanh thu is not a VND integer in Vietnamese format (1.234.567)",
+    "profit_before_tax_vnd": "Lợi nhuận trước thuế is not a VND integer in Vietnamese format (1.234.567)",
+    "tax_payable_vnd": "Số thuế phải nộp is not a VND integer in Vietnamese format (1.234.567)",
+}
+EMPTY_DELIVERY = ("the file holds no declaration rows (empty or header only): an empty delivery "
+                  "is a failed export")
+
 DELIMITER = ";"
+# parse_object also takes a binary file object and reads it as a stream, in memory bounded by
+# the longest line rather than the file (the pipeline passes landed files open, not read whole).
+STREAMING = True
+SCAN_BYTES = 1 << 20   # detect_encoding reads this much at a time
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-_TAX_CODE = re.compile(r"^(\d{10})(?:-\d{3})?$")
-_VND = re.compile(r"^-?(?:\d{1,3}(?:\.\d{3})+|\d+)$")
-_INTEGER = re.compile(r"^-?\d+$")
-_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-_MONTH = re.compile(r"^(\d{1,2})/(\d{4})$")
-_QUARTER = re.compile(r"^[Qq]([1-4])/(\d{4})$")
-_YEAR = re.compile(r"^(\d{4})$")
+# ASCII digits only (`\d` would take ٣ or ３ too), as the bulk reader's SQL does.
+_TAX_CODE = re.compile(r"^([0-9]{10})(?:-[0-9]{3})?$")
+_VND = re.compile(r"^-?(?:[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+)$")
+_INTEGER = re.compile(r"^-?[0-9]+$")
+_DATE = re.compile(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$")
+_MONTH = re.compile(r"^([0-9]{1,2})/([0-9]{4})$")
+_QUARTER = re.compile(r"^[Qq]([1-4])/([0-9]{4})$")
+_YEAR = re.compile(r"^([0-9]{4})$")
 
 
-def parse_object(raw: bytes, source_object: str) -> Iterator[ParsedRow]:
-    """Declaration rows of one delivered file, in file order."""
-    text = decode(raw, source_object)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=DELIMITER, quotechar='"')
+def parse_object(raw: bytes | BinaryIO, source_object: str) -> Iterator[ParsedRow]:
+    """Declaration rows of one delivered file, in file order. `raw` is the file's bytes or a
+    seekable binary file object; a file object is read as a stream and left open (its owner
+    closes it)."""
+    stream = io.BytesIO(raw) if isinstance(raw, (bytes, bytearray, memoryview)) else raw
+    encoding = detect_encoding(stream, source_object)
+    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
+    try:
+        # Line by line NFC equals NFC of the whole text: a line ends with a line break, which
+        # nothing composes with and which bounds any reordering of combining marks.
+        lines = (unicodedata.normalize("NFC", line) for line in text)
+        yield from _parse_lines(lines, source_object)
+    finally:
+        if not text.closed:
+            text.detach()   # without this, the wrapper closes the caller's stream when collected
+
+
+def _parse_lines(lines: Iterator[str], source_object: str) -> Iterator[ParsedRow]:
+    reader = csv.reader(lines, delimiter=DELIMITER, quotechar='"')
     try:
         header = next(reader, None)
-        columns = _check_header(header, source_object)
+        columns = check_header(header, source_object)
         delivered = 0
         # Row numbers as a person counts them in a spreadsheet: the header is row 1.
         for number, fields in enumerate(reader, start=2):
@@ -89,49 +122,136 @@ def parse_object(raw: bytes, source_object: str) -> Iterator[ParsedRow]:
     except csv.Error as err:
         raise RejectedObject(source_object, f"not a readable CSV: {err}") from None
     if delivered == 0:
-        raise RejectedObject(source_object, "the file holds no declaration rows (empty or "
-                                            "header only): an empty delivery is a failed export")
+        raise RejectedObject(source_object, EMPTY_DELIVERY)
 
 
-def decode(raw: bytes, source_object: str) -> str:
-    """UTF-8 (BOM stripped) when it decodes strictly, else Windows-1258; always NFC.
+def detect_encoding(stream: BinaryIO, source_object: str, chunk_bytes: int = SCAN_BYTES) -> str:
+    """"utf-8-sig" (a BOM, then UTF-8), "utf-8" when the file decodes strictly, else "cp1258"
+    (Windows-1258); rejects a file in none of the contract's encodings. Reads the stream from
+    its position to its end in `chunk_bytes` pieces and puts the position back.
 
     Windows-1258 writes some tones as combining marks after a precomposed letter (ệ = ê + ◌̣),
-    which only NFC turns back into the one character UTF-8 sources send.
+    which only NFC turns back into the one character UTF-8 sources send: readers normalise.
     """
-    if raw.startswith(_UTF16_BOMS) or b"\x00" in raw:
-        raise RejectedObject(source_object, "holds NUL bytes (UTF-16?): the contract's encodings "
-                                            "are UTF-8 and Windows-1258")
-    if raw.startswith(_UTF8_BOM):
-        try:
-            text = raw[len(_UTF8_BOM):].decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise RejectedObject(source_object,
-                                 f"starts with a UTF-8 BOM but is not UTF-8: {err}") from None
-    else:
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as err:
-            if not raw[:err.start].isascii():
-                # Accented letters decoded as UTF-8 before the bad byte: a damaged UTF-8 file.
-                # Read as Windows-1258 it would "decode" into mojibake and fail as schema drift.
-                line = raw[:err.start].count(b"\n") + 1
-                raise RejectedObject(source_object, (
-                    f"UTF-8 up to line {line}, where byte(s) {raw[err.start:err.end]!r} at "
-                    f"offset {err.start} are not UTF-8 (a damaged export?)")) from None
+    start = stream.tell()
+    try:
+        head = _read_head(stream, len(_UTF8_BOM))
+        scan = _EncodingScan(bom=head.startswith(_UTF8_BOM), utf16_bom=head.startswith(_UTF16_BOMS))
+        scan.feed(head)
+        while not scan.holds_nul and (chunk := stream.read(chunk_bytes)):
+            scan.feed(chunk)
+        scan.finish()
+    finally:
+        stream.seek(start)
+    return scan.verdict(source_object)
+
+
+def _read_head(stream: BinaryIO, size: int) -> bytes:
+    head = b""
+    while len(head) < size and (more := stream.read(size - len(head))):
+        head += more
+    return head
+
+
+class _Utf8Error(NamedTuple):
+    start: int              # offsets in the file (after a BOM)
+    end: int
+    bad: bytes
+    reason: str
+    ascii_before: bool      # only ASCII before it: not UTF-8 at all, rather than damaged UTF-8
+    line: int
+
+
+class _EncodingScan:
+    """One pass over a file's bytes, fed in chunks of any size, that finds what decoding the
+    whole file at once finds: NUL bytes anywhere, the first byte that is not UTF-8 (a
+    multibyte character split between two chunks is carried over, not an error), and the first
+    byte Windows-1258 leaves undefined. Offsets count from the file's first byte, UTF-8 ones
+    after the BOM when there is one, as decoding the file whole reported them."""
+
+    def __init__(self, bom: bool, utf16_bom: bool):
+        self.bom, self.holds_nul = bom, utf16_bom   # a UTF-16 BOM: rejected as NUL bytes are
+        self.offset = 0                 # bytes fed so far
+        self.utf8_skip = len(_UTF8_BOM) if bom else 0
+        self.utf8_done = 0              # bytes decoded as UTF-8 (after the BOM)
+        self.utf8_pending = b""         # the start of a character the next chunk completes
+        self.utf8_ascii, self.utf8_lines = True, 0   # of the bytes decoded so far
+        self.utf8_error: _Utf8Error | None = None
+        self.cp1258_error: str | None = None
+
+    def feed(self, chunk: bytes) -> None:
+        self.holds_nul = self.holds_nul or b"\x00" in chunk
+        if self.cp1258_error is None and not chunk.isascii():
             try:
-                text = raw.decode("cp1258")
+                chunk.decode("cp1258")
             except UnicodeDecodeError as err:
-                raise RejectedObject(source_object,
-                                     f"neither UTF-8 nor Windows-1258 (cp1258): {err}") from None
-    return unicodedata.normalize("NFC", text)
+                self.cp1258_error = _decode_error_text(
+                    "charmap", chunk[err.start:err.end], self.offset + err.start,
+                    self.offset + err.end, err.reason)
+        self.offset += len(chunk)
+        skip, self.utf8_skip = min(self.utf8_skip, len(chunk)), max(0, self.utf8_skip - len(chunk))
+        self._decode_utf8(chunk[skip:], final=False)
+
+    def finish(self) -> None:
+        self._decode_utf8(b"", final=True)
+
+    def _decode_utf8(self, chunk: bytes, final: bool) -> None:
+        if self.utf8_error is not None:
+            return
+        data = self.utf8_pending + chunk if self.utf8_pending else chunk
+        try:
+            _, consumed = codecs.utf_8_decode(data, "strict", final)
+        except UnicodeDecodeError as err:
+            before = data[:err.start]
+            self.utf8_error = _Utf8Error(
+                self.utf8_done + err.start, self.utf8_done + err.end, data[err.start:err.end],
+                err.reason, self.utf8_ascii and before.isascii(),
+                self.utf8_lines + before.count(b"\n") + 1)
+            return
+        decoded = data if consumed == len(data) else data[:consumed]
+        self.utf8_ascii = self.utf8_ascii and decoded.isascii()
+        self.utf8_lines += decoded.count(b"\n")
+        self.utf8_done += consumed
+        self.utf8_pending = data[consumed:]
+
+    def verdict(self, source_object: str) -> str:
+        if self.holds_nul:
+            raise RejectedObject(source_object, "holds NUL bytes (UTF-16?): the contract's "
+                                                "encodings are UTF-8 and Windows-1258")
+        error = self.utf8_error
+        if self.bom:
+            if error:
+                raise RejectedObject(source_object, "starts with a UTF-8 BOM but is not UTF-8: "
+                                     + _decode_error_text("utf-8", error.bad, error.start,
+                                                          error.end, error.reason))
+            return "utf-8-sig"
+        if error is None:
+            return "utf-8"
+        if not error.ascii_before:
+            # Accented letters decoded as UTF-8 before the bad byte: a damaged UTF-8 file.
+            # Read as Windows-1258 it would "decode" into mojibake and fail as schema drift.
+            raise RejectedObject(source_object, (
+                f"UTF-8 up to line {error.line}, where byte(s) {error.bad!r} at "
+                f"offset {error.start} are not UTF-8 (a damaged export?)"))
+        if self.cp1258_error:
+            raise RejectedObject(source_object,
+                                 f"neither UTF-8 nor Windows-1258 (cp1258): {self.cp1258_error}")
+        return "cp1258"
+
+
+def _decode_error_text(encoding: str, bad: bytes, start: int, end: int, reason: str) -> str:
+    """str() of the UnicodeDecodeError that decoding the whole file raises (positions counted
+    in the file, not in the chunk that held the bad bytes)."""
+    if end == start + 1:
+        return f"'{encoding}' codec can't decode byte 0x{bad[0]:02x} in position {start}: {reason}"
+    return f"'{encoding}' codec can't decode bytes in position {start}-{end - 1}: {reason}"
 
 
 def _clean_header(name: str) -> str:
     return unicodedata.normalize("NFC", name).replace("\ufeff", "").strip()
 
 
-def _check_header(header: list[str] | None, source_object: str) -> list[str | None]:
+def check_header(header: list[str] | None, source_object: str) -> list[str | None]:
     """The staged column of each position; rejects the file unless the headers are exactly the
     contract's (in any order)."""
     if header is None:
@@ -181,7 +301,6 @@ def parse_fields(fields: list[str], columns: list[str], source_object: str,
     v["filed_on"] = _date(row, "filed_on", raw["filed_on"])
     for amount in ("revenue_vnd", "profit_before_tax_vnd", "tax_payable_vnd"):
         v[amount] = _vnd(row, amount, raw[amount])
-    v["record_hash"] = record_hash(v, COLUMNS[:-1])
     _derive_checks(v, code_shape is not None)
     return row
 
@@ -215,8 +334,7 @@ def _period(row: ParsedRow, text: str | None) -> tuple[str | None, date | None, 
         year = int(found.group(1))
         if year >= 1:
             return "year", date(year, 1, 1), date(year, 12, 31)
-    row.fail("period_raw", "is_tax_period", text,
-             "Kỳ tính thuế is not a tax period MM/YYYY, Qn/YYYY or YYYY")
+    row.fail("period_raw", "is_tax_period", text, PARSE_MESSAGES["period_raw"])
     return None, None, None
 
 
@@ -229,7 +347,7 @@ def _integer(row: ParsedRow, column: str, text: str | None) -> int | None:
         return None
     if _INTEGER.match(text) and abs(int(text)) < 2**31:
         return int(text)
-    row.fail(column, "is_integer", text, f"{FIELD_HEADER[column]} is not a whole number")
+    row.fail(column, "is_integer", text, PARSE_MESSAGES[column])
     return None
 
 
@@ -242,7 +360,7 @@ def _date(row: ParsedRow, column: str, text: str | None) -> date | None:
             return date(year, month, day)
         except ValueError:
             pass
-    row.fail(column, "is_date", text, f"{FIELD_HEADER[column]} is not a calendar date dd/mm/yyyy")
+    row.fail(column, "is_date", text, PARSE_MESSAGES[column])
     return None
 
 
@@ -254,6 +372,5 @@ def _vnd(row: ParsedRow, column: str, text: str | None) -> int | None:
         amount = int(text.replace(".", ""))
         if abs(amount) < 2**63:
             return amount
-    row.fail(column, "is_vnd_integer", text,
-             f"{FIELD_HEADER[column]} is not a VND integer in Vietnamese format (1.234.567)")
+    row.fail(column, "is_vnd_integer", text, PARSE_MESSAGES[column])
     return None

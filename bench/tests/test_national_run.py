@@ -1,0 +1,52 @@
+"""A miniature national run, end to end on the real local PostgreSQL: two sizes, each in its own
+scratch database (dropped afterwards), the registry loaded through feed 1 from the stand-in API,
+the tax file through feed 2, the marts refreshed, one section written with both sizes."""
+from __future__ import annotations
+
+import psycopg2
+
+import national
+from htx import localpg
+
+
+def _bench_databases() -> set[str]:
+    conn = psycopg2.connect(localpg.ensure_running().uri("postgres"))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT datname FROM pg_database WHERE datname LIKE 'htx_bench_%'")
+            return {name for (name,) in cur.fetchall()}
+    finally:
+        conn.close()
+
+
+def test_two_sizes_measured_and_written_in_one_section(tmp_path, monkeypatch):
+    monkeypatch.setattr(national, "DATA", tmp_path / "data")
+    results = tmp_path / "results.md"
+    before = _bench_databases()
+
+    outcome = national.main(["--rows", "600", "1500", "--cooperatives", "150",
+                             "--results", str(results)])
+
+    small, large = outcome["sizes"]
+    assert (small["rows"], large["rows"]) == (600, 1500)
+    for size in (small, large):
+        (registry,) = size["registry"]["published"]
+        assert registry["rows_in"] == outcome["registry"]["items"]
+        assert registry["rows_in"] == registry["rows_loaded"] + registry["rows_quarantined"]
+        assert registry["rows_quarantined"] >= 1                   # the planted invalid state
+        (tax,) = size["ingest"]["published"]
+        assert (tax["rows_in"], tax["rows_loaded"], tax["rows_quarantined"]) == (
+            size["rows"], size["rows"], 0)
+        assert set(size["ingest"]["steps"]) == {"extract + land", "validate + stage", "merge",
+                                                "publish"}
+        assert 50 < size["ingest"]["peak_rss_mib"] < 8192
+        assert size["marts"]["tax_rows"] == size["rows"] and size["marts"]["periods"] > 0
+        assert size["raw_copy_s"] > 0
+    assert _bench_databases() == before                            # scratch databases dropped
+    assert not list((tmp_path / "data").glob("landing-*"))         # and their landing zones
+
+    text = results.read_text()
+    assert "| measure | 600 rows | 1,500 rows |" in text
+    assert "(b)/(a)" in text and "peak RSS" in text and "marts refresh" in text
+    assert "| 1,000,000 rows: (b) ≤ 5 × (a) | — | not measured in this run |" in text
+    assert "Why (written by hand)" in text

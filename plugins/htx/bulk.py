@@ -1,0 +1,285 @@
+"""In-database ingest of large CSV deliveries: PostgreSQL reads, types and validates them.
+
+The Python parsers spend 40–100 µs on each row; a national monthly tax file has millions. For a
+CSV feed with a bulk transform (`include/sql/bulk/<feed>.sql`), a delivery of at least
+`HTX_BULK_MIN_BYTES` is instead streamed from the landing zone into PostgreSQL's own COPY (which
+also decodes Windows-1258), typed by that SQL, and checked by the feed's expectation suite
+compiled to SQL predicates (`compile_suite`) — one pass per batch instead of per-row Python.
+
+Same input, same result: the staged rows, quarantine reasons, counts and expectation tallies
+equal the Python path's (tests/test_bulk_equivalence.py). Anything the two CSV readers might
+read differently — a quote inside a field, a `\\.` line, blank lines, a wrong field count, bytes
+the encoding cannot hold — sends the file to the Python parser (`NotBulkLoadable`), which reads
+it row by row and reports each bad row by number.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from htx import db
+from htx.feeds.common import Failure, RejectedObject, jsonable
+from htx.paths import SQL_DIR
+
+DEFAULT_MIN_BYTES = 8 * 1024 * 1024
+SCAN_BYTES = 1024 * 1024
+QUARANTINE_FETCH_ROWS = 10_000
+_PG_ENCODING = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "cp1258": "WIN1258"}
+# A quote neither opening nor closing a field: Python's csv keeps it, COPY starts quoting there.
+_MID_FIELD_QUOTE = re.compile(rb'[^;\n"]"[^;\r\n"]')
+
+
+class NotBulkLoadable(Exception):
+    """This file must go through the Python parser (the reason is logged)."""
+
+
+class NotCompilable(NotBulkLoadable):
+    """The suite uses an expectation the SQL compiler does not know: the parser and GX read it."""
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """One expectation as a SQL predicate that is true for each unexpected row."""
+    key: str
+    kind: str          # the expectation type, the failure's rule as in the Python path
+    severity: str
+    column: str
+    field: str        # the source field a failure names (meta.field, else the column)
+    message: str
+    predicate: object  # psycopg2.sql.Composable
+    bit: int
+
+
+def min_bytes() -> int:
+    return int(os.environ.get("HTX_BULK_MIN_BYTES", DEFAULT_MIN_BYTES))
+
+
+def transform_sql(feed_name: str):
+    path = SQL_DIR / "bulk" / f"{feed_name}.sql"
+    return path if path.exists() else None
+
+
+def applies(feed, size_bytes: int | None) -> bool:
+    """Large deliveries of CSV feeds that have a bulk transform (and no source cursor)."""
+    return (transform_sql(feed.name) is not None and feed.cursor_field is None
+            and size_bytes is not None and size_bytes >= min_bytes())
+
+
+# --- the suite as SQL ----------------------------------------------------------------------
+
+def compile_suite(suite: dict, typed_columns: set[str]) -> list[CompiledRule]:
+    """Each expectation → a NULL-safe predicate over the typed table, GX's semantics: NULLs are
+    unexpected only for not_null; every other rule ignores them."""
+    from psycopg2 import sql
+
+    from htx.validation import expectation_key
+
+    rules = []
+    for bit, expectation in enumerate(suite["expectations"]):
+        kwargs, meta = expectation.get("kwargs", {}), expectation.get("meta", {})
+        column = kwargs.get("column")
+        if column not in typed_columns or set(kwargs) - _KNOWN_KWARGS or bit > 62:
+            raise NotCompilable(f"{expectation['type']}({column})")
+        predicate = _predicate(expectation["type"], sql.Identifier(column), kwargs)
+        key = expectation_key(expectation)
+        rules.append(CompiledRule(key, expectation["type"], meta.get("severity", "critical"), column,
+                                  meta.get("field", column), meta.get("message", key),
+                                  predicate, bit))
+    return rules
+
+
+_KNOWN_KWARGS = {"column", "regex", "value_set", "min_value", "max_value", "strict_min",
+                 "strict_max"}
+
+
+def _predicate(kind: str, column, kwargs: dict):
+    from psycopg2 import sql
+
+    if kind == "expect_column_values_to_not_be_null":
+        return sql.SQL("{} IS NULL").format(column)
+    if kind == "expect_column_values_to_match_regex":
+        return sql.SQL("coalesce({} !~ {}, false)").format(column, sql.Literal(kwargs["regex"]))
+    if kind == "expect_column_values_to_be_in_set":
+        return sql.SQL("coalesce(NOT ({} = ANY({})), false)").format(
+            column, sql.Literal(list(kwargs["value_set"])))
+    if kind == "expect_column_values_to_be_between":
+        bounds = []
+        for bound, strict, op, strict_op in (("min_value", "strict_min", ">=", ">"),
+                                             ("max_value", "strict_max", "<=", "<")):
+            if kwargs.get(bound) is not None:
+                bounds.append(sql.SQL("{} {} {}").format(
+                    column, sql.SQL(strict_op if kwargs.get(strict) else op),
+                    sql.Literal(kwargs[bound])))
+        if not bounds:
+            raise NotCompilable(f"{kind} without bounds")
+        return sql.SQL("coalesce(NOT ({}), false)").format(sql.SQL(" AND ").join(bounds))
+    raise NotCompilable(kind)
+
+
+# --- one landed CSV file → staging and quarantine -------------------------------------------
+
+@dataclass
+class BulkResult:
+    rows_in: int
+    rows_loaded: int
+    rows_quarantined: int
+    tallies: dict   # expectation key → htx.validation.ExpectationTally
+
+
+def stage_file(cur, feed, parser, batch_id: int, url: str, zone) -> BulkResult:
+    """COPY the landed file, type and check it in SQL, stage good rows, quarantine bad ones."""
+    from htx.validation import load_suite
+
+    rules = compile_suite(load_suite(feed.name), set(parser.COLUMNS + parser.CHECK_COLUMNS))
+    with zone.open(url) as stream:
+        encoding = parser.detect_encoding(stream, url)
+        stream.seek(0)
+        columns = _read_header(stream, parser, encoding, url)
+        stream.seek(0)
+        _refuse_divergent_csv(stream, url)
+        stream.seek(0)
+        _copy_raw(cur, stream, columns, parser, encoding, url)
+    messages = {f"m_{column}": message for column, message in parser.PARSE_MESSAGES.items()}
+    _type_and_check(cur, feed, rules, messages)
+    rows_in, tallies = _tallies(cur, rules)
+    if rows_in == 0:
+        raise RejectedObject(url, parser.EMPTY_DELIVERY)
+    critical = sum(1 << r.bit for r in rules if r.severity == "critical")
+    loaded = _stage_good_rows(cur, feed, parser, batch_id, url, critical)
+    quarantined = _quarantine_bad_rows(cur, feed, parser, rules, batch_id, url, critical)
+    return BulkResult(rows_in, loaded, quarantined, tallies)
+
+
+def _read_header(stream, parser, encoding: str, url: str) -> list[str]:
+    first = stream.readline()
+    text = unicodedata.normalize("NFC", first.decode(encoding)).rstrip("\r\n")
+    header = next(csv.reader(io.StringIO(text), delimiter=parser.DELIMITER, quotechar='"'), None)
+    return parser.check_header(header if first else None, url)
+
+
+def _refuse_divergent_csv(stream, url: str) -> None:
+    """Files the two CSV readers might read differently go to the Python parser."""
+    tail = b""
+    while chunk := stream.read(SCAN_BYTES):
+        window = tail + chunk
+        if b"\\." in window:
+            raise NotBulkLoadable(f"{url}: holds a '\\.' sequence (COPY's end-of-data marker)")
+        if b'"' in window and _MID_FIELD_QUOTE.search(window):
+            raise NotBulkLoadable(f"{url}: a quote inside a field")
+        tail = window[-2:]
+
+
+def _copy_raw(cur, stream, columns: list[str], parser, encoding: str, url: str) -> None:
+    from psycopg2 import DataError, sql
+
+    cur.execute("DROP TABLE IF EXISTS pg_temp.bulk_raw, pg_temp.bulk_typed")
+    cur.execute(sql.SQL(
+        "CREATE TEMP TABLE bulk_raw (source_row integer GENERATED ALWAYS AS IDENTITY"
+        " (START WITH 2), {}) ON COMMIT DROP").format(
+        sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in columns)))
+    copy = sql.SQL("COPY pg_temp.bulk_raw ({}) FROM STDIN WITH (FORMAT csv, HEADER true,"
+                   " DELIMITER {}, QUOTE '\"', ENCODING {})").format(
+        sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+        sql.Literal(parser.DELIMITER), sql.Literal(_PG_ENCODING[encoding]))
+    cur.execute("SAVEPOINT bulk_copy")
+    try:
+        cur.copy_expert(copy.as_string(cur), stream, size=SCAN_BYTES)
+    except DataError as err:
+        cur.execute("ROLLBACK TO SAVEPOINT bulk_copy")
+        detail = " ".join(str(err).split())
+        raise NotBulkLoadable(f"{url}: COPY cannot read it as the contract's CSV ({detail})") from None
+    cur.execute("RELEASE SAVEPOINT bulk_copy")
+
+
+def _type_and_check(cur, feed, rules: list[CompiledRule], messages: dict) -> None:
+    """bulk_typed: the feed's typed rows, plus `unexpected`, a bit per expectation the row fails
+    (NULL for rows that did not convert: the suite never sees those, as in the Python path)."""
+    from psycopg2 import sql
+
+    bits = sql.SQL(" | ").join(
+        sql.SQL("CASE WHEN {} THEN {}::bigint ELSE 0 END").format(r.predicate,
+                                                                  sql.Literal(1 << r.bit))
+        for r in rules)
+    cur.execute(sql.SQL(
+        "CREATE TEMP TABLE bulk_typed ON COMMIT DROP AS SELECT typed.*,"
+        " CASE WHEN parse_failures IS NULL THEN {} END AS unexpected FROM ({} OFFSET 0) AS typed").format(
+        bits, sql.SQL(transform_sql(feed.name).read_text(encoding="utf-8"))), messages)
+
+
+def _tallies(cur, rules: list[CompiledRule]) -> tuple[int, dict]:
+    from psycopg2 import sql
+
+    from htx.validation import SAMPLE_SIZE, ExpectationTally
+
+    counts = sql.SQL(", ").join(
+        sql.SQL("count(*) FILTER (WHERE unexpected & {} <> 0)").format(sql.Literal(1 << r.bit))
+        for r in rules)
+    cur.execute(sql.SQL("SELECT count(*), count(unexpected), {} FROM pg_temp.bulk_typed")
+                .format(counts))
+    rows_in, checked, *unexpected = cur.fetchone()
+    tallies = {}
+    for rule, count in zip(rules, unexpected):
+        tally = ExpectationTally(rule.severity, checked, count)
+        if count:
+            cur.execute(sql.SQL("SELECT {} FROM pg_temp.bulk_typed WHERE unexpected & {} <> 0"
+                                " ORDER BY source_row LIMIT {}").format(
+                sql.Identifier(rule.field), sql.Literal(1 << rule.bit), sql.Literal(SAMPLE_SIZE)))
+            tally.sample = [jsonable(value) for (value,) in cur.fetchall()]
+        tallies[rule.key] = tally
+    return rows_in, tallies
+
+
+def _stage_good_rows(cur, feed, parser, batch_id: int, url: str, critical: int) -> int:
+    from psycopg2 import sql
+
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in parser.COLUMNS)
+    cur.execute(sql.SQL(
+        "INSERT INTO {} (batch_id, source_object, source_row, {cols})"
+        " SELECT %s, %s, source_row, {cols} FROM pg_temp.bulk_typed"
+        " WHERE unexpected & {critical} = 0").format(
+        db.qualified(feed.staging_table), cols=columns, critical=sql.Literal(critical)),
+        (batch_id, url))
+    return cur.rowcount
+
+
+def _quarantine_bad_rows(cur, feed, parser, rules, batch_id: int, url: str, critical: int) -> int:
+    """Bad rows are few: their reasons are written by the same Python code as the parser's."""
+    from psycopg2 import sql
+
+    from htx.pipeline import quarantine_rows
+
+    fields = sorted({r.field for r in rules if r.severity == "critical"})
+    record = sql.SQL(", ").join(
+        sql.SQL("{}, coalesce({}, '')").format(
+            sql.Literal(parser.FIELD_HEADER[c]), sql.SQL("normalize(r.{}, NFC)").format(sql.Identifier(c)))
+        for c in parser.HEADERS.values())
+    query = sql.SQL(
+        "SELECT t.source_row, t.parse_failures, t.unexpected, jsonb_build_object({record}), {fields}"
+        " FROM pg_temp.bulk_typed AS t JOIN pg_temp.bulk_raw AS r USING (source_row)"
+        " WHERE t.parse_failures IS NOT NULL OR t.unexpected & {critical} <> 0"
+        " ORDER BY t.source_row").format(
+        record=record, critical=sql.Literal(critical),
+        fields=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(f)) for f in fields))
+    reader = cur.connection.cursor(name=f"bulk_quarantine_{batch_id}")
+    reader.itersize = QUARANTINE_FETCH_ROWS
+    reader.execute(query)
+    total = 0
+    while bad := reader.fetchmany(QUARANTINE_FETCH_ROWS):
+        quarantine_rows(cur, feed, batch_id, url,
+                        ((row[0], _failures(row, rules, fields, critical), row[3]) for row in bad))
+        total += len(bad)
+    reader.close()
+    return total
+
+
+def _failures(row, rules, fields, critical: int) -> list[Failure]:
+    _, parse_failures, unexpected, _, *values = row
+    if parse_failures:
+        return [Failure(f["field"], f["rule"], f["value"], f["message"]) for f in parse_failures]
+    value_of = dict(zip(fields, values))
+    return [Failure(r.field, r.kind, value_of[r.field], r.message)
+            for r in rules if unexpected & (1 << r.bit) & critical]
