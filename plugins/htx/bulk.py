@@ -193,6 +193,10 @@ def _copy_raw(cur, stream, columns: list[str], parser, encoding: str, url: str) 
         detail = " ".join(str(err).split())
         raise NotBulkLoadable(f"{url}: COPY cannot read it as the contract's CSV ({detail})") from None
     cur.execute("RELEASE SAVEPOINT bulk_copy")
+    # Statistics for the typing query's plan (a temp table has none until analysed), and room
+    # for its per-distinct-value hash tables (tens of thousands of taxpayers) in memory.
+    cur.execute("ANALYZE pg_temp.bulk_raw")
+    cur.execute("SET LOCAL work_mem = '64MB'")
 
 
 def _type_and_check(cur, feed, rules: list[CompiledRule], messages: dict) -> None:
