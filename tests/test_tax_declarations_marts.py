@@ -134,16 +134,42 @@ def test_earlier_years_use_their_own_declarations(warehouse_with_tax):
     assert value(dsn, "HTX_TAX_ACTIVE", "2023-01-01", "2023-12-31")[0] == 1   # H1's 12/2023
     assert value(dsn, "HTX_AVG_REVENUE", "2023-01-01", "2023-12-31")[0] == 777
     assert value(dsn, "HTX_AVG_PROFIT", "2023-01-01", "2023-12-31")[0] == Decimal("272.5")
-    assert value(dsn, "HTX_AVG_PROFIT", "2023-01-01", "2023-09-30")[0] == 70  # year 2022: H4
+    # Years before the latest two (the data reach March 2025) have their full year only.
+    assert value(dsn, "HTX_AVG_PROFIT", "2023-01-01", "2023-09-30") is None
+    assert value(dsn, "HTX_AVG_PROFIT", "2022-01-01", "2022-12-31")[0] == 70  # year 2022: H4
 
 
 def test_averages_have_no_row_when_nobody_filed(warehouse_with_tax):
-    dsn, p = warehouse_with_tax, ("2022-01-01", "2022-06-30")
+    dsn, p = warehouse_with_tax, ("2021-01-01", "2021-12-31")
     assert value(dsn, "HTX_TAX_ACTIVE", *p) == (0, "count")
     assert value(dsn, "HTX_NOT_ACTIVE", *p) == (5, "count")
     assert value(dsn, "HTX_NOT_ACTIVE_SHARE", *p) == (100, "percent")
     assert value(dsn, "HTX_AVG_REVENUE", *p) is None
     assert value(dsn, "HTX_AVG_PROFIT", *p) is None                # nobody filed for 2021
+
+
+def test_reporting_periods_are_bounded_to_the_plan_years_and_a_window(warehouse_with_tax,
+                                                                      monkeypatch):
+    """Month by month for the latest two years with data (2025, reached by a filing of
+    25/03/2025, and 2024); earlier years of the window as full years; none before the data."""
+    dsn = warehouse_with_tax
+
+    def periods():
+        return [(str(start), str(end)) for start, end in query(
+            dsn, "SELECT period_start, period_end FROM mart.reporting_period ORDER BY 2")]
+
+    full_years = [(f"{y}-01-01", f"{y}-12-31") for y in (2020, 2021, 2022, 2023)]
+    months_2024 = [("2024-01-01", end) for end in ("2024-01-31", "2024-02-29", "2024-03-31",
+                   "2024-04-30", "2024-05-31", "2024-06-30", "2024-07-31", "2024-08-31",
+                   "2024-09-30", "2024-10-31", "2024-11-30", "2024-12-31")]
+    months_2025 = [("2025-01-01", end) for end in ("2025-01-31", "2025-02-28", "2025-03-31")]
+    assert periods() == full_years + months_2024 + months_2025   # registered from 2020
+    monkeypatch.setenv("HTX_REPORTING_YEARS", "3")
+    marts.refresh(dsn=dsn)
+    assert periods() == full_years[-1:] + months_2024 + months_2025
+    monkeypatch.setenv("HTX_REPORTING_YEARS", "1")
+    with pytest.raises(ValueError, match="HTX_REPORTING_YEARS"):
+        marts.refresh(dsn=dsn)
 
 
 def test_every_reporting_period_has_the_counts(warehouse_with_tax):

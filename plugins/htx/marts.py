@@ -1,8 +1,15 @@
 """Refresh the plan's indicator marts: every file of include/sql/marts/, in name order, in one
-transaction, so readers see either the previous complete set or the new one, never a mix."""
+transaction, so readers see either the previous complete set or the new one, never a mix.
+
+`HTX_REPORTING_YEARS` (environment; default 10, at least 2) bounds the reporting periods: the
+latest two years with data month by month, earlier years of that many years' window as full
+years only (include/sql/marts/000_reporting_period.sql). It reaches the SQL as the
+transaction-local setting `htx.reporting_years`, so no model is built from a value.
+"""
 from __future__ import annotations
 
 import logging
+import os
 
 from htx import db
 from htx.ops import freshness
@@ -10,10 +17,39 @@ from htx.paths import MARTS_SQL_DIR
 
 log = logging.getLogger(__name__)
 
+REPORTING_YEARS_ENV = "HTX_REPORTING_YEARS"
+DEFAULT_REPORTING_YEARS = 10
+# Memory for the refresh's sorts and hashes (one transaction, SET LOCAL): the national registry
+# × the reporting periods is a few million rows, which 4 MB (the server default) spills to disk.
+REFRESH_WORK_MEM = "256MB"
+
+
+def reporting_years() -> int:
+    """How many years (the latest with data and those before it) the marts cover."""
+    raw = os.environ.get(REPORTING_YEARS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_REPORTING_YEARS
+    try:
+        years = int(raw)
+    except ValueError:
+        raise ValueError(f"{REPORTING_YEARS_ENV} must be a whole number of years, not {raw!r}")
+    if years < 2:
+        raise ValueError(f"{REPORTING_YEARS_ENV} must be at least 2 (the plan year and the year"
+                         f" before), not {years}")
+    return years
+
+
+def _prepare(cur) -> None:
+    """Transaction-local settings the models read or run under."""
+    cur.execute("SELECT set_config('htx.reporting_years', %s, true),"
+                " set_config('work_mem', %s, true)",
+                (str(reporting_years()), REFRESH_WORK_MEM))
+
 
 def refresh(dag_run_id: str | None = None, dsn: str | None = None) -> dict:
     with db.transaction(dsn) as conn, conn.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(hashtext('mart refresh'))")
+        _prepare(cur)
         cur.execute("DELETE FROM mart.plan_indicator")
         cur.execute("DELETE FROM mart.plan_indicator_members")
         for model in sorted(MARTS_SQL_DIR.glob("*.sql")):

@@ -272,17 +272,20 @@ def validate_and_stage(feed_name: str, batch_id: int, runner=None) -> StageCount
             cur.execute("SELECT object_url, size_bytes FROM audit.landed_object"
                         " WHERE batch_id = %s ORDER BY seq", (batch_id,))
             objects = cur.fetchall()
-            counts, tallies, runner = StageCounts(0, 0, 0), None, None
+            counts, tallies, by_python = StageCounts(0, 0, 0), [], []
             for url, size_bytes in objects:
                 staged = _stage_in_database(cur, feed, parser, batch_id, url, size_bytes, zone)
                 if staged is None:
-                    runner = runner or suite.runner_for_new_batch()
-                    staged = (_stage_in_python(cur, feed, parser, runner, batch_id, url, zone),
-                              runner.tallies)
-                object_counts, tallies = staged
-                counts = _add(counts, object_counts)
-            if tallies is None:  # no object (an empty pull): the suite's zero tallies
-                tallies = suite.runner_for_new_batch().tallies
+                    by_python.append(url)
+                else:
+                    counts = _add(counts, staged[0])
+                    tallies.append(staged[1])
+            if by_python or not objects:  # no object (an empty pull): the suite's zero tallies
+                runner = suite.runner_for_new_batch()
+                counts = _add(counts, _stage_in_python(cur, feed, parser, runner, batch_id,
+                                                       by_python, zone))
+                tallies.append(runner.tallies)
+            tallies = _summed(tallies)
             _record_validation(cur, feed.name, tallies, batch_id)
             cur.execute(
                 "UPDATE audit.load_batch SET rows_in = %s, rows_loaded = %s, rows_quarantined = %s,"
@@ -315,17 +318,38 @@ def _stage_in_database(cur, feed: Feed, parser, batch_id: int, url: str, size_by
     return StageCounts(result.rows_in, result.rows_loaded, result.rows_quarantined), result.tallies
 
 
-def _stage_in_python(cur, feed: Feed, parser, runner, batch_id: int, url: str,
+def _stage_in_python(cur, feed: Feed, parser, runner, batch_id: int, urls: list[str],
                      zone) -> StageCounts:
+    """Parse the objects with the feed's parser and validate them with GX, in chunks that run
+    across objects: an API pull of a hundred 500-item pages is validated in two calls, not a
+    hundred (each GX call costs about 0.3 s whatever its size)."""
     counts = StageCounts(0, 0, 0)
-    if getattr(parser, "STREAMING", False):
-        with zone.open(url) as stream:
-            for chunk in _chunks(parser.parse_object(stream, url), CHUNK_ROWS):
-                counts = _add(counts, _stage_chunk(cur, feed, parser, runner, batch_id, chunk))
-        return counts
-    for chunk in _chunks(parser.parse_object(zone.read(url), url), CHUNK_ROWS):
+    for chunk in _chunks(_parsed_rows(parser, urls, zone), CHUNK_ROWS):
         counts = _add(counts, _stage_chunk(cur, feed, parser, runner, batch_id, chunk))
     return counts
+
+
+def _parsed_rows(parser, urls: list[str], zone) -> Iterator[ParsedRow]:
+    for url in urls:
+        if getattr(parser, "STREAMING", False):
+            with zone.open(url) as stream:
+                yield from parser.parse_object(stream, url)
+        else:
+            yield from parser.parse_object(zone.read(url), url)
+
+
+def _summed(tallies: list[dict]) -> dict:
+    """One batch's tallies from those of its parts (objects read by the database, the rest)."""
+    from htx.validation import SAMPLE_SIZE, ExpectationTally
+
+    total: dict = {}
+    for part in tallies:
+        for key, tally in part.items():
+            into = total.setdefault(key, ExpectationTally(tally.severity))
+            into.element_count += tally.element_count
+            into.unexpected_count += tally.unexpected_count
+            into.sample = (into.sample + tally.sample)[:SAMPLE_SIZE]
+    return total
 
 
 def _clear_batch_rows(cur, feed: Feed, batch_id: int) -> None:

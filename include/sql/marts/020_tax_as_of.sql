@@ -1,0 +1,63 @@
+-- The tax declarations the tax models (200_htx_tax.sql, 951_members_tax.sql) count, worked out
+-- once per refresh in temporary tables (core.tax_declaration keeps only its key, for load speed:
+-- one pass over it here, hash joins after, instead of a sort of every declaration per model).
+--   tax_active — per period and cooperative of HTX_TOTAL (registry_as_of): its latest 01/GTGT
+--                declarations whose tax period lies within the period, and their revenue;
+--   tax_cit    — per period and cooperative of HTX_TOTAL: its latest 03/TNDN for the last full
+--                calendar year that has ended by the end of the period, and its profit.
+-- Declarations count in their latest version (the rule of core.tax_declaration_latest); a
+-- branch's declarations (NNNNNNNNNN-NNN) count for its parent; codes unknown to the registry,
+-- and taxpayers not in HTX_TOTAL as of the period end, never count.
+CREATE TEMPORARY TABLE tax_latest ON COMMIT DROP AS
+SELECT parent_code, form_code, period_kind, period_start, period_end, revenue_vnd,
+       profit_before_tax_vnd
+FROM core.tax_declaration_latest
+WHERE form_code IN ('01/GTGT', '03/TNDN');
+
+ANALYZE tax_latest;
+
+-- Every reporting period starts on 1 January (000_reporting_period.sql), so a tax period lies
+-- within P exactly when it starts in P's year and ends by P's end: the year is an equality the
+-- join can hash on.
+CREATE TEMPORARY TABLE tax_active ON COMMIT DROP AS
+WITH vat_in_period AS MATERIALIZED (   -- grouped by hashing, whatever the order below
+    SELECT p.period_start, p.period_end, p.months, d.parent_code,
+           sum(d.revenue_vnd) AS revenue_vnd
+    FROM mart.reporting_period AS p
+    JOIN tax_latest AS d
+      ON d.form_code = '01/GTGT'
+     AND date_trunc('year', d.period_start)::date = p.period_start
+     AND d.period_start >= p.period_start
+     AND d.period_end <= p.period_end
+    GROUP BY p.period_start, p.period_end, p.months, d.parent_code
+)
+SELECT v.period_start, v.period_end, v.months, v.parent_code, v.revenue_vnd
+FROM vat_in_period AS v
+JOIN registry_as_of AS o
+  ON o.period_start = v.period_start AND o.period_end = v.period_end
+ AND o.entity_code = v.parent_code
+ AND o.entity_type = 'HTX' AND o.is_operating
+ORDER BY v.period_end, v.period_start;   -- period by period (the members' BRIN index)
+
+CREATE TEMPORARY TABLE tax_cit ON COMMIT DROP AS
+WITH profit_year AS (    -- the last full calendar year that has ended by the end of P
+    SELECT period_start, period_end,
+           make_date(extract(year FROM period_end + 1)::int - 1, 1, 1) AS year_start
+    FROM mart.reporting_period
+)
+SELECT y.period_start, y.period_end, d.parent_code, sum(d.profit_before_tax_vnd) AS profit_vnd
+FROM profit_year AS y
+JOIN tax_latest AS d
+  ON d.form_code = '03/TNDN'
+ AND d.period_kind = 'year'
+ AND d.period_start = y.year_start
+JOIN registry_as_of AS o
+  ON o.period_start = y.period_start AND o.period_end = y.period_end
+ AND o.entity_code = d.parent_code
+ AND o.entity_type = 'HTX' AND o.is_operating
+GROUP BY y.period_start, y.period_end, d.parent_code
+ORDER BY y.period_end, y.period_start;
+
+ANALYZE tax_active;
+ANALYZE tax_cit;
+DROP TABLE tax_latest;     -- read by the two tables above only
