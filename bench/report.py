@@ -108,4 +108,6 @@ def verdict(measured: float | None, limit: float, unit: str = "", strict: bool =
     if measured < limit or (not strict and measured == limit):
         return "met"
     excess = f" (+{measured - limit:,.1f}{unit})" if unit else ""
+    if measured / limit < 1.1:  # "1.0×" would read as met
+        return f"missed by {100 * (measured / limit - 1):.0f}%{excess}"
     return f"missed by {measured / limit:,.1f}×{excess}"

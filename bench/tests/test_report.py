@@ -29,7 +29,8 @@ def test_sections_replace_themselves_and_keep_the_other_and_the_hand_part(tmp_pa
 def test_verdicts_say_met_or_by_how_much():
     assert report.verdict(4.9, 5) == "met"
     assert report.verdict(5, 5) == "met"
-    assert report.verdict(1024, 1024, " MiB", strict=True).startswith("missed by 1.0×")
+    assert report.verdict(1024, 1024, " MiB", strict=True).startswith("missed by 0%")
+    assert report.verdict(11.3, 11) == "missed by 3%"
     assert report.verdict(132.3, 5) == "missed by 26.5×"
     assert report.verdict(1212, 1024, " MiB", strict=True) == "missed by 1.2× (+188.0 MiB)"
     assert report.verdict(None, 5) == "not measured in this run"
