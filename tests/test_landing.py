@@ -23,5 +23,5 @@ def test_deliveries_are_listed_oldest_first_and_landed_copies_are_not_deliveries
         os.utime(tmp_path / "tax" / name, (mtime, mtime))
     zone = LandingZone(str(tmp_path))
     zone.land("tax_declarations", 1, "to_khai_202401.csv", b"x")
-    found = [zone.relative(p) for p in zone.delivered("tax/to_khai_*.csv")]
+    found = [d.relative for d in zone.deliveries("tax/to_khai_*.csv")]
     assert found == ["tax/to_khai_202402.csv", "tax/to_khai_202401.csv"]

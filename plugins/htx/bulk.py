@@ -136,8 +136,7 @@ def stage_file(cur, feed, parser, batch_id: int, url: str, zone) -> BulkResult:
 
     rules = compile_suite(load_suite(feed.name), set(parser.COLUMNS + parser.CHECK_COLUMNS))
     with zone.open(url) as stream:
-        encoding = parser.detect_encoding(stream, url)
-        stream.seek(0)
+        encoding = parser.detect_encoding(stream, url)   # leaves the stream where it was
         columns = _read_header(stream, parser, encoding, url)
         stream.seek(0)
         _refuse_divergent_csv(stream, url)

@@ -103,10 +103,6 @@ class LandingZone:
                 found.append(Delivery(path, self.relative(path), stat.st_size, stat.st_mtime))
         return sorted(found, key=lambda d: (d.mtime, str(d.path)))
 
-    def delivered(self, pattern: str) -> list:
-        """The paths of `deliveries(pattern)`, in the same order."""
-        return [delivery.path for delivery in self.deliveries(pattern)]
-
     def relative(self, path) -> str:
         return str(path.relative_to(self.root))
 

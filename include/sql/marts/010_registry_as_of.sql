@@ -25,5 +25,4 @@ LEFT JOIN core.ref_vsic_division AS d
   ON d.division = substr(s.main_vsic, 1, 2)::smallint
 ORDER BY p.period_end, p.period_start;
 
--- CREATE INDEX ON registry_as_of (entity_type, period_start, period_end);
 ANALYZE registry_as_of;
