@@ -81,36 +81,30 @@ def indicator_catalogue() -> dict[str, Indicator]:
 def load(cur) -> None:
     """Replace the reference tables with the files' contents, then place the stored registry
     states on the (possibly corrected) maps again (idempotent)."""
-    cur.execute("DELETE FROM core.ref_vsic_division")
-    for row in _vsic_divisions():
-        for division in range(int(row["division_from"]), int(row["division_to"]) + 1):
-            cur.execute("INSERT INTO core.ref_vsic_division VALUES (%s, %s, %s, %s, %s)",
-                        (division, row["section"], row["plan_sector"], row["tht_group"],
-                         row["lhhtx_group"]))
-    cur.execute("DELETE FROM core.ref_indicator")
-    for indicator in indicator_catalogue().values():
-        cur.execute("INSERT INTO core.ref_indicator VALUES (%s, %s, %s, %s, %s)",
-                    (indicator.code, indicator.unit, indicator.has_total,
-                     list(indicator.breakdown_keys), indicator.sector_values))
-    _load_admin_maps(cur)
-    admin_map.place_registry_states(cur)
+    from psycopg2.extras import execute_values
 
-
-def _load_admin_maps(cur) -> None:
-    for emptied in ("DELETE FROM core.ref_admin_crosswalk", "DELETE FROM core.ref_admin_unit_alias",
+    # Children first: the admin units reference their map, aliases their unit.
+    for emptied in ("DELETE FROM core.ref_vsic_division", "DELETE FROM core.ref_indicator",
+                    "DELETE FROM core.ref_admin_crosswalk", "DELETE FROM core.ref_admin_unit_alias",
                     "DELETE FROM core.ref_admin_unit", "DELETE FROM core.ref_admin_map"):
         cur.execute(emptied)
-    for row in admin_map.read_maps():
-        cur.execute("INSERT INTO core.ref_admin_map VALUES (%s, %s, %s, %s, %s)",
-                    (row["map_version"], row["locality_level"], row["valid_from"] or None,
-                     row["valid_to"] or None, row["legal_basis"]))
-        for unit in admin_map.read_units(row):
-            cur.execute("INSERT INTO core.ref_admin_unit VALUES (%s, %s, %s, %s, %s, %s)",
-                        (unit.map_version, unit.level, unit.code, unit.name, unit.kind,
-                         unit.district_code))
-    for row in admin_map.read_aliases():
-        cur.execute("INSERT INTO core.ref_admin_unit_alias VALUES (%s, %s, %s, %s, %s)",
-                    (row["map_version"], row["level"], row["unit_code"], row["alias"], row["why"]))
-    for old_code, new_code, whole in admin_map.read_crosswalk():
-        cur.execute("INSERT INTO core.ref_admin_crosswalk VALUES (%s, %s, %s)",
-                    (old_code, new_code, "whole" if whole else "part"))
+    execute_values(cur, "INSERT INTO core.ref_vsic_division VALUES %s", [
+        (division, row["section"], row["plan_sector"], row["tht_group"], row["lhhtx_group"])
+        for row in _vsic_divisions()
+        for division in range(int(row["division_from"]), int(row["division_to"]) + 1)])
+    execute_values(cur, "INSERT INTO core.ref_indicator VALUES %s", [
+        (i.code, i.unit, i.has_total, list(i.breakdown_keys), i.sector_values)
+        for i in indicator_catalogue().values()])
+    maps = admin_map.read_maps()
+    execute_values(cur, "INSERT INTO core.ref_admin_map VALUES %s", [
+        (m["map_version"], m["locality_level"], m["valid_from"] or None, m["valid_to"] or None,
+         m["legal_basis"]) for m in maps])
+    execute_values(cur, "INSERT INTO core.ref_admin_unit VALUES %s", [
+        (u.map_version, u.level, u.code, u.name, u.kind, u.district_code)
+        for m in maps for u in admin_map.read_units(m)])
+    execute_values(cur, "INSERT INTO core.ref_admin_unit_alias VALUES %s", [
+        (a["map_version"], a["level"], a["unit_code"], a["alias"], a["why"])
+        for a in admin_map.read_aliases()])
+    execute_values(cur, "INSERT INTO core.ref_admin_crosswalk VALUES %s", [
+        (old, new, "whole" if whole else "part") for old, new, whole in admin_map.read_crosswalk()])
+    admin_map.place_registry_states(cur)

@@ -11,7 +11,7 @@ with the commune and the district; from 01/07/2025 it writes a unit of the new m
   * registers cooperatives and groups from July 2025 on the new map ("P. Hà Tu", "Đặc khu Vân
     Đồn", "X. Quảng La", units spanning two old districts, the other tone placement, NFD), and
     records suspensions of earlier cooperatives with their new unit.
-None of it is dated inside 2024, so no 2024 figure moves; the newest record is HORIZON_2025.
+None of it is dated inside 2024, so no 2024 figure moves; no record is newer than HORIZON_2025.
 Every value is drawn from the builder's own generator (seeded), after the 2024 sample is complete.
 """
 from __future__ import annotations
