@@ -27,7 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 WAIT_S = 60  # how long a condition may take to arrive before the test gives up (never expected)
 # Columns filled from the clock: they differ between any two runs, faulted or not.
 VOLATILE = {"started_at", "finished_at", "landed_at", "checked_at", "quarantined_at",
-            "refreshed_at", "applied_at"}
+            "refreshed_at", "applied_at",
+            # A delivery's fingerprint is kept only when its mtime had settled by the listing
+            # (pipeline.RACY_MTIME_SECONDS): whether it had depends on the clock too.
+            "source_size_bytes", "source_mtime"}
 SNAPSHOT_SCHEMAS = ("staging", "core", "quarantine", "mart", "audit")
 
 

@@ -118,9 +118,9 @@ def member_totals(dsn):
 def test_the_members_add_up_to_every_count_sum_and_mean_in_every_period(province):
     dsn, _ = province
     rows = member_totals(dsn)
-    # Every month end of the latest two years (2023, 2024), and the full years 2015–2022 of the
-    # window (HTX_REPORTING_YEARS, default 10) before them.
-    assert len({row[2] for row in rows}) == 24 + 8
+    # Every month end of the latest two years (2024, and 2025 up to September), and the full
+    # years 2016–2023 of the window (HTX_REPORTING_YEARS, default 10) before them.
+    assert len({row[2] for row in rows}) == 12 + 9 + 8
     checked = 0
     for code, breakdown, end, value, entities, total, mean, weighted in rows:
         where = (code, breakdown, end)
@@ -177,9 +177,10 @@ def test_for_the_seed_period_every_traced_indicator_lists_its_entities(province)
 
 def test_the_marts_dag_exports_the_newest_periods(province):
     _, export_dir = province
-    # The sample reaches December 2024: the newest year-to-date period is the full year.
+    # The sample reaches September 2025: the newest year-to-date period and the newest full year.
     assert sorted(p.name for p in export_dir.iterdir()) == [
-        "ke_hoach_kttt_2024-01-01_2024-12-31.html", "ke_hoach_kttt_2024-01-01_2024-12-31.xlsx"]
+        "ke_hoach_kttt_2024-01-01_2024-12-31.html", "ke_hoach_kttt_2024-01-01_2024-12-31.xlsx",
+        "ke_hoach_kttt_2025-01-01_2025-09-30.html", "ke_hoach_kttt_2025-01-01_2025-09-30.xlsx"]
     # No fund has reported for Q4 yet: counts read 0, ratios and means have no figure.
     funds = sheet_rows(export_dir / "ke_hoach_kttt_2024-01-01_2024-12-31.xlsx", "QTDND")
     assert line(funds, "Số quỹ tín dụng nhân dân")[3].value == 0

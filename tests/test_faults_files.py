@@ -34,6 +34,8 @@ DROP_AS = {
     "support_lending": "lending/vbsp_{stem}.xlsx",
     # The file name must name the report's fund and quarter (or the report is quarantined).
     "credit_fund_reports": f"credit_funds/{made.A}_2024Q3.json",
+    # The file name carries the plan year, which the title must repeat.
+    "plan_targets": "plan_targets/chi_tieu_2025.xlsx",
 }
 
 
@@ -100,6 +102,19 @@ EXPECTED = {
     "support_lending/duplicate_rows.xlsx": Staged(2, {8: {"contract_no"}}),
     "support_lending/hostile_values.xlsx": Staged(5, {
         11: {"disbursed_on"}, 12: {"htx_code"}, 14: {"debt_group"}}),
+    # feed 6 — plan targets (XLSX)
+    "plan_targets/zero_bytes.xlsx": Rejected("the file is empty (0 bytes), not an XLSX workbook"),
+    "plan_targets/truncated.xlsx": Rejected("not a readable XLSX workbook"),
+    "plan_targets/not_xlsx.xlsx": Rejected("not a readable XLSX workbook"),
+    "plan_targets/sheet_renamed.xlsx": Rejected(
+        "no sheet 'ChiTieu'; the workbook's sheets are: 'Phu bieu 02'"),
+    "plan_targets/column_renamed.xlsx": Rejected("row 4 lacks the column(s) 'Mã chỉ tiêu'"),
+    "plan_targets/title_year.xlsx": Rejected(
+        "the title's year 2024 (row 1) is not the file name's year 2025"),
+    "plan_targets/sections_only.xlsx": Rejected("no target row below the headers of row 4"),
+    "plan_targets/hostile_values.xlsx": Staged(4, {
+        9: {"indicator_code"}, 10: {"target"}, 11: {"breakdown"}, 12: {"target"},
+        13: {"target"}, 14: {"breakdown"}, 15: {"breakdown"}}),
     # feed 4 — credit fund reports (JSON)
     "credit_fund_reports/empty.json": Rejected("not JSON"),
     "credit_fund_reports/truncated.json": Rejected("not JSON: Unterminated string"),

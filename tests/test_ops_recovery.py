@@ -248,7 +248,7 @@ def test_the_corrected_file_and_one_command_bring_everything_back(recovered, fai
     assert query(dsn, "SELECT resolved_by_batch FROM audit.failed_loads WHERE batch_id = %s",
                  (batch_id,)) == [(recovered["batch_id"],)]
     assert query(dsn, "SELECT stale_feeds FROM mart.refresh_log") == [
-        (["support_lending", "credit_fund_reports", "annual_reports"],)]
+        (["support_lending", "credit_fund_reports", "annual_reports", "plan_targets"],)]
     assert query(dsn, "SELECT count(*) > 0 FROM mart.plan_indicator") == [(True,)]
 
 

@@ -104,6 +104,9 @@ def _demo(args) -> int:
 
     print(f"\nData Docs (Great Expectations validation results): {data_docs.build()}")
     _print_indicators(args.start, args.end)
+    from htx.sample.registrations import AFTER_REFORM_END, AFTER_REFORM_START
+
+    _print_indicators(AFTER_REFORM_START, AFTER_REFORM_END)   # after the 2025 reform
     _print_exports(args.start, args.end)
     return 0
 

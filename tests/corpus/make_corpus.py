@@ -322,10 +322,62 @@ def registration_files() -> None:
     ]))
 
 
+
+# --- feed 6: plan targets, XLSX (delivered as plan_targets/chi_tieu_2025.xlsx) --------------
+
+TARGET_HEADERS = ["STT", "Chỉ tiêu", "Đơn vị tính", "Mã chỉ tiêu", "Phân tổ", "Kế hoạch năm 2025"]
+
+
+def target(stt, code="HTX_TOTAL", breakdown=None, value=950, name="Tổng số hợp tác xã", unit="HTX"):
+    return [stt, name, unit, code, breakdown, value]
+
+
+def annex(rows, *, headers=TARGET_HEADERS, sheet="ChiTieu", year=2025) -> bytes:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = sheet
+    ws["A1"] = f"CHỈ TIÊU KẾ HOẠCH PHÁT TRIỂN KINH TẾ TẬP THỂ, HỢP TÁC XÃ NĂM {year}"
+    ws["A2"] = "(Kèm theo Kế hoạch số 247/KH-UBND ngày 25/10/2024 của UBND tỉnh Quảng Ninh)"
+    for column, header in enumerate(headers, start=1):
+        ws.cell(4, column, header)
+    for row in rows:
+        ws.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def plan_target_files() -> None:
+    good = [["I", "Hợp tác xã", None, None, None, None], target(1), target(2, "HTX_NEW", value=60)]
+    valid = annex(good)
+    write("plan_targets/zero_bytes.xlsx", b"")
+    write("plan_targets/truncated.xlsx", valid[:len(valid) // 2])
+    write("plan_targets/not_xlsx.xlsx", tax_csv([tax_row()]).encode())
+    write("plan_targets/sheet_renamed.xlsx", annex(good, sheet="Phu bieu 02"))
+    renamed = ["Mã số chỉ tiêu" if h == "Mã chỉ tiêu" else h for h in TARGET_HEADERS]
+    write("plan_targets/column_renamed.xlsx", annex(good, headers=renamed))
+    write("plan_targets/title_year.xlsx", annex(good, year=2024))
+    write("plan_targets/sections_only.xlsx", annex(good[:1] + [["II", "Tổ hợp tác"]]))
+    write("plan_targets/hostile_values.xlsx", annex([
+        target(1, name=INJECTION.format(table="plan_target")),                 # row 5: loaded
+        target(2, "HTX_NEW", name=QUOTES, unit="HTX; \\N\\t", value=60),       # 6: loaded
+        target(3, "THT_TOTAL", name=LONG, value="1.234"),                      # 7: loaded
+        target(4, "LHHTX_TOTAL", name=EMOJI, value="4"),                       # 8: loaded
+        target(5, "'; DROP TABLE core.plan_target; --"),                       # 9: indicator_code
+        target(6, "HTX_MEMBERS", value="1.2.3"),                               # 10: target
+        target(7, "HTX_BY_SECTOR", "sector=nong_nghiep'; --", 600),            # 11: breakdown
+        target(8, "HTX_DISSOLVED", value=-5),                                  # 12: target
+        target(9, "QTDND_NPL_RATIO", value=101),                               # 13: target
+        target(10, "HTX_WORKERS", value=70000), target(11, "HTX_WORKERS", value=71000),  # 14, 15
+    ]))
+
 if __name__ == "__main__":
     tax_files()
     annual_files()
     lending_files()
     credit_files()
     registration_files()
+    plan_target_files()
     print(f"corpus written under {HERE}")

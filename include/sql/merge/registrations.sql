@@ -10,16 +10,20 @@ WITH incoming AS (
     ORDER BY entity_code, updated_at, source_object DESC, source_row DESC
 )
 INSERT INTO core.registration_state AS held (
-    entity_code, updated_at, entity_type, name, main_vsic, locality_raw, locality_code, address,
-    registered_on, status, status_since, charter_capital_vnd, members, legal_rep_name,
-    legal_rep_id_number, record_hash, batch_id, source_object, source_row)
-SELECT entity_code, updated_at, entity_type, name, main_vsic, locality_raw, locality_code, address,
-       registered_on, status, status_since, charter_capital_vnd, members, legal_rep_name,
-       legal_rep_id_number, record_hash, batch_id, source_object, source_row
+    entity_code, updated_at, entity_type, name, main_vsic, locality_raw, locality_code,
+    old_district_code, new_unit_code, locality_rule, address, registered_on, status,
+    status_since, charter_capital_vnd, members, legal_rep_name, legal_rep_id_number, record_hash,
+    batch_id, source_object, source_row)
+SELECT entity_code, updated_at, entity_type, name, main_vsic, locality_raw, locality_code,
+       old_district_code, new_unit_code, locality_rule, address, registered_on, status,
+       status_since, charter_capital_vnd, members, legal_rep_name, legal_rep_id_number,
+       record_hash, batch_id, source_object, source_row
 FROM incoming
 ON CONFLICT (entity_code, updated_at) DO UPDATE SET
     entity_type = EXCLUDED.entity_type, name = EXCLUDED.name, main_vsic = EXCLUDED.main_vsic,
     locality_raw = EXCLUDED.locality_raw, locality_code = EXCLUDED.locality_code,
+    old_district_code = EXCLUDED.old_district_code, new_unit_code = EXCLUDED.new_unit_code,
+    locality_rule = EXCLUDED.locality_rule,
     address = EXCLUDED.address, registered_on = EXCLUDED.registered_on, status = EXCLUDED.status,
     status_since = EXCLUDED.status_since, charter_capital_vnd = EXCLUDED.charter_capital_vnd,
     members = EXCLUDED.members, legal_rep_name = EXCLUDED.legal_rep_name,

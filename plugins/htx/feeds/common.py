@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -102,3 +104,33 @@ def json_timestamp(row: ParsedRow, document: dict, key: str) -> datetime | None:
         row.fail(key, "is_rfc3339", value, "not an RFC 3339 timestamp with offset")
         return None
     return parsed
+
+
+# Spreadsheet feeds (support lending, plan targets) share these cell conversions.
+def excel_decimal(value: Any) -> Decimal | None:
+    """A numeric cell as an exact Decimal at Excel's 15 significant digits; None if not a number."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        number = Decimal(format(value, ".15g"))
+        whole = number == number.to_integral_value()
+        return number.quantize(Decimal(1)) if whole else number.normalize()
+    return None
+
+
+def cell_text(value: Any) -> str | None:
+    """Text as NFC with whitespace collapsed; whole numbers without '.0'; None when empty."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = " ".join(unicodedata.normalize("NFC", str(value)).split())
+    return text or None
+
+
+def blank_cell(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())

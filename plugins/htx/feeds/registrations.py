@@ -1,7 +1,9 @@
 """Feed 1 contract parser: one landed API page (JSON) → typed registration rows.
 
-Parsing only converts (NFC text, dates, the locality spelling, the MST check); rules about
-values (known status, valid code, …) are the expectation suite's, so every rule lives in one place.
+Parsing only converts (NFC text, dates, the MST check) and places the state on the administrative
+maps (htx.admin_map: the unit `locality` names in the map in force when the state was recorded, and
+the state's district before the reform and unit after it); rules about values (known status, valid
+code, a locality the map knows, …) are the expectation suite's, so every rule lives in one place.
 """
 from __future__ import annotations
 
@@ -12,13 +14,14 @@ from typing import Any, Iterator
 
 from stdnum.vn import mst
 
+from htx.admin_map import place
 from htx.feeds.common import ParsedRow, RejectedObject, json_date, json_timestamp, record_hash
-from htx.reference import locality_code, nfc, vsic_division_known
+from htx.reference import nfc, vsic_division_known
 
 # Staged columns, in COPY order (lineage columns come first, added by the pipeline).
 COLUMNS = (
     "entity_code", "entity_type", "name", "main_vsic", "locality_raw", "locality_code",
-    "address", "registered_on", "status", "status_since", "charter_capital_vnd", "members",
+    "old_district_code", "new_unit_code", "locality_rule", "address", "registered_on", "status", "status_since", "charter_capital_vnd", "members",
     "legal_rep_name", "legal_rep_id_number", "updated_at", "record_hash",
 )
 # Columns the suite sees besides COLUMNS: derived facts that need code to compute.
@@ -49,7 +52,6 @@ def parse_item(item: Any, source_object: str, position: int) -> ParsedRow:
     v["name"] = _text(row, item, "name")
     v["main_vsic"] = _text(row, item, "main_vsic")
     v["locality_raw"] = _text(row, item, "locality")
-    v["locality_code"] = locality_code(v["locality_raw"])
     v["address"] = _text(row, item, "address")
     v["registered_on"] = json_date(row, item, "registered_on")
     v["status"] = _text(row, item, "status", lower=True)
@@ -58,6 +60,9 @@ def parse_item(item: Any, source_object: str, position: int) -> ParsedRow:
     v["members"] = _integer(row, item, "members", limit=2**31)  # an integer column, not bigint
     v["legal_rep_name"], v["legal_rep_id_number"] = _representative(row, item)
     v["updated_at"] = json_timestamp(row, item, "updated_at")
+    placed = place(v["locality_raw"], v["address"], v["updated_at"])
+    v["locality_code"], v["old_district_code"] = placed.locality_code, placed.old_district_code
+    v["new_unit_code"], v["locality_rule"] = placed.new_unit_code, placed.rule
     code = v["entity_code"]
     # None (not checked) unless the code has the shape the check digit applies to.
     v["entity_code_check_digit_ok"] = (mst.is_valid(code) if code and re.fullmatch(r"\d{10}", code)
@@ -85,10 +90,6 @@ def _text(row: ParsedRow, item: dict, key: str, upper: bool = False, lower: bool
     if lower:
         text = text.lower()
     return text or None
-
-
-
-
 
 
 def _integer(row: ParsedRow, item: dict, key: str, limit: int = 2**63) -> int | None:

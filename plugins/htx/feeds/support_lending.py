@@ -37,7 +37,6 @@ The whole sheet is read before the first row is yielded: a file is either reconc
 from __future__ import annotations
 
 import io
-import math
 import re
 import unicodedata
 import warnings
@@ -49,6 +48,8 @@ from typing import Any, Iterator
 from stdnum.vn import mst
 
 from htx.feeds.common import ParsedRow, RejectedObject
+from htx.feeds.common import blank_cell as _blank, cell_text as _clean_text
+from htx.feeds.common import excel_decimal as _excel_decimal
 
 # Staged columns, in COPY order (lineage columns come first, added by the pipeline). The first five
 # are the file's own facts, repeated on each of its rows: each file is a snapshot as of its date.
@@ -396,21 +397,6 @@ def _add_checks(row: ParsedRow) -> None:
 
 # --- values ---------------------------------------------------------------------------------
 
-def _excel_decimal(value: Any) -> Decimal | None:
-    """A numeric cell as an exact Decimal at Excel's 15 significant digits; None if not a number."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, float) and math.isfinite(value):
-        number = Decimal(format(value, ".15g"))
-        whole = number == number.to_integral_value()
-        return number.quantize(Decimal(1)) if whole else number.normalize()
-    return None
-
-
 def _dmy(text: str | None) -> date | None:
     found = _DMY.match(text or "")
     if not found:
@@ -422,24 +408,10 @@ def _dmy(text: str | None) -> date | None:
         return None
 
 
-def _clean_text(value: Any) -> str | None:
-    """Text as NFC with whitespace collapsed; whole numbers without '.0'; None when empty."""
-    if value is None:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = " ".join(unicodedata.normalize("NFC", str(value)).split())
-    return text or None
-
-
 def _display(value: Any) -> str:
     if isinstance(value, (datetime, date)):
         return value.strftime("%d/%m/%Y")
     return _clean_text(value) or ""
-
-
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _fold(text: str) -> str:
