@@ -86,9 +86,20 @@ def build_feed_dag(feed: Feed):
                                                      for r in summary["rejected"]))
             return summary
 
+        @task
+        def build_data_docs() -> str | None:
+            """The Data Docs, rebuilt after every run whatever its outcome: a teardown, so it
+            never changes the run's state, and a site that cannot be built is only logged."""
+            from htx.ops import data_docs
+
+            context = get_current_context()
+            built = data_docs.refresh(context["dag"].dag_id, context["run_id"])
+            return str(built) if built else None
+
         batch_ids = extract_to_landing()
         merged = merge_into_core(batch_ids)
-        validate_and_stage(batch_ids) >> merged >> publish(batch_ids)
+        (validate_and_stage(batch_ids) >> merged >> publish(batch_ids)
+         >> build_data_docs().as_teardown())
 
     return feed_pipeline()
 
