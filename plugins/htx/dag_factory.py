@@ -39,9 +39,12 @@ MARTS_ASSET_NAME = "htx_mart_plan_indicator"
 
 def build_feed_dag(feed: Feed):
     """extract → land → parse/validate → stage → merge → publish the core Asset."""
-    from airflow.sdk import dag, get_current_context, task
+    from airflow.sdk import dag, get_current_context
     from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+    from htx.lineage import feed_tasks
+
+    task = feed_tasks(feed)  # @task, each task telling OpenLineage what it reads and writes
     source_tag = Tag.API if feed.source == "api" else Tag.FILE_DROP
 
     @dag(dag_id=feed.dag_id, description=feed.title, schedule=feed.schedule,
@@ -109,7 +112,9 @@ def build_marts_dag():
     from functools import reduce
     from operator import or_
 
-    from airflow.sdk import Asset, dag, get_current_context, task
+    from airflow.sdk import Asset, dag, get_current_context
+
+    from htx.lineage import step_tasks as task
 
     core_assets = [feed_asset(feed) for feed in FEEDS.values()]
 
