@@ -165,8 +165,22 @@ def _task_states(run) -> dict[str, str]:
             for ti in run.get_task_instances()}
 
 
+def _docs_outcome(run) -> str:
+    """What the run's build_data_docs task returned (its XCom, in Airflow's metadata)."""
+    from sqlalchemy import text
+
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        (value,) = session.execute(text(
+            "SELECT value FROM xcom WHERE dag_id = :dag AND run_id = :run"
+            " AND task_id = 'build_data_docs' AND key = 'return_value'"),
+            {"dag": run.dag_id, "run": run.run_id}).one()
+    return value   # a JSON column: the returned string itself
+
+
 def test_every_feed_run_that_delivers_rebuilds_the_docs_and_a_failed_build_fails_no_run(
-        airflow_db, warehouse, landing, tmp_path, monkeypatch, capfd):
+        airflow_db, warehouse, landing, tmp_path, monkeypatch):
     docs = tmp_path / "docs"
     monkeypatch.setenv("HTX_DATA_DOCS_DIR", str(docs))
     (landing / "tax").mkdir()
@@ -177,6 +191,7 @@ def test_every_feed_run_that_delivers_rebuilds_the_docs_and_a_failed_build_fails
     assert str(getattr(failed.state, "value", failed.state)) == "failed"   # not masked
     assert _task_states(failed)["publish"] == "failed"
     assert _task_states(failed)["build_data_docs"] == "success"
+    assert _docs_outcome(failed) == f"Data Docs rebuilt: {docs / 'index.html'}"
     (good,) = query(warehouse, "SELECT batch_id FROM audit.load_batch WHERE status = 'published'")
     assert f"batch-{good[0]}" in (docs / "index.html").read_text(encoding="utf-8")
 
@@ -187,11 +202,11 @@ def test_every_feed_run_that_delivers_rebuilds_the_docs_and_a_failed_build_fails
     monkeypatch.setenv("HTX_DATA_DOCS_DIR", str(unbuildable))
     run = run_dag(TAX.dag_id)
     assert _task_states(run) == {task: "success" for task in _task_states(run)}
-    assert "Data Docs not rebuilt: FileExistsError" in "".join(capfd.readouterr())   # the log
+    assert _docs_outcome(run).startswith("Data Docs not rebuilt: FileExistsError")
 
     monkeypatch.setenv("HTX_DATA_DOCS_DIR", str(docs))
     (docs / "index.html").unlink()
     quiet = run_dag(TAX.dag_id)   # nothing new delivered: nothing new to show
     assert _task_states(quiet)["build_data_docs"] == "success"
+    assert _docs_outcome(quiet).startswith("Data Docs unchanged")
     assert not (docs / "index.html").exists()
-    assert "Data Docs unchanged" in "".join(capfd.readouterr())

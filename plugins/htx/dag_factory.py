@@ -90,14 +90,13 @@ def build_feed_dag(feed: Feed):
             return summary
 
         @task
-        def build_data_docs() -> str | None:
+        def build_data_docs() -> str:
             """The Data Docs, rebuilt after every run whatever its outcome: a teardown, so it
             never changes the run's state, and a site that cannot be built is only logged."""
             from htx.ops import data_docs
 
             context = get_current_context()
-            built = data_docs.refresh(context["dag"].dag_id, context["run_id"])
-            return str(built) if built else None
+            return data_docs.refresh(context["dag"].dag_id, context["run_id"])
 
         batch_ids = extract_to_landing()
         merged = merge_into_core(batch_ids)

@@ -44,18 +44,22 @@ def docs_dir() -> Path:
     return Path(os.environ.get(ENV_DATA_DOCS_DIR) or LOCAL_DIR / "data_docs").resolve()
 
 
-def refresh(dag_id: str, run_id: str) -> Path | None:
+def refresh(dag_id: str, run_id: str) -> str:
     """`build()` after a feed run that opened a batch (a run that delivered nothing changes
-    nothing shown). A site that cannot be built is logged, never raised, so the run's outcome is
-    the load's own; the daily ops DAG builds it too, and alerts when that fails."""
+    nothing shown); returns what happened. A site that cannot be built is logged, never raised,
+    so the run's outcome is the load's own; the daily ops DAG builds it too, and alerts when
+    that fails."""
     try:
         if not _run_opened_a_batch(dag_id, run_id):
-            log.info("Data Docs unchanged: run %s of %s delivered nothing", run_id, dag_id)
-            return None
-        return build()
+            outcome = f"Data Docs unchanged: run {run_id} of {dag_id} delivered nothing"
+        else:
+            outcome = f"Data Docs rebuilt: {build()}"
     except Exception as err:  # noqa: BLE001 — any failure here must leave the run alone
-        log.warning("Data Docs not rebuilt: %s: %s (%s)", type(err).__name__, err, docs_dir())
-        return None
+        outcome = f"Data Docs not rebuilt: {type(err).__name__}: {err} ({docs_dir()})"
+        log.warning(outcome)
+        return outcome
+    log.info(outcome)
+    return outcome
 
 
 def _run_opened_a_batch(dag_id: str, run_id: str) -> bool:
