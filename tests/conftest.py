@@ -26,6 +26,7 @@ os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = SERVER.uri("airflow_test", "
 os.environ["AIRFLOW_CONN_HTX_WAREHOUSE"] = SERVER.uri("postgres")  # replaced by `warehouse`
 os.environ["AIRFLOW_HOME"] = str(LOCAL_DIR / "airflow-test")
 os.environ["HTX_EXPORT_DIR"] = str(LOCAL_DIR / "exports-test")  # the marts DAG writes exports
+os.environ["HTX_DATA_DOCS_DIR"] = str(LOCAL_DIR / "data_docs-test")  # every feed run builds them
 os.environ.pop("AIRFLOW_CONN_HTX_REGISTRY_API", None)
 os.environ.pop("HTX_LANDING_URL", None)
 devenv.prepare()

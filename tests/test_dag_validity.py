@@ -36,8 +36,13 @@ def test_feed_dags_are_scheduled_and_have_the_one_shape(dagbag):
     for dag in feeds:
         assert getattr(dag.timetable, "expression", None) == FEEDS[dag.dag_id[9:]].schedule
         assert [t.task_id for t in dag.topological_sort()] == [
-            "extract_to_landing", "validate_and_stage", "merge_into_core", "publish"]
+            "extract_to_landing", "validate_and_stage", "merge_into_core", "publish",
+            "build_data_docs"]
         assert dag.get_task("publish").outlets, dag.dag_id
+        # Rebuilt after every run, failed or not, without deciding the run's state.
+        docs = dag.get_task("build_data_docs")
+        assert docs.is_teardown and not docs.on_failure_fail_dagrun, dag.dag_id
+        assert docs.upstream_task_ids == {"publish"}, dag.dag_id
 
 
 def test_marts_dag_runs_on_the_feeds_core_assets(dagbag):

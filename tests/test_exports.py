@@ -23,6 +23,7 @@ from urllib.parse import quote
 import psycopg2
 import pytest
 
+from browser_support import chromium, rendered_dom
 from conftest import ROOT, SERVER, query
 from htx import exports, localpg, pipeline, sample
 from htx.cli import main, run_dag
@@ -45,9 +46,6 @@ WEIGHTED_MEANS = ["HTX_AVG_INCOME", "QTDND_AVG_EMPLOYEE_INCOME"]
 # Quotients of traced indicators, and the trust fund's own size: no entities of their own.
 UNTRACED = {"HTX_SECTOR_SHARE", "HTX_NOT_ACTIVE_SHARE", "THT_SECTOR_SHARE", "QTDND_EQUITY_SHARE",
             "QTDND_DEPOSIT_SHARE", "QTDND_NPL_RATIO", "LENDING_NPL_RATIO", "LENDING_FUND_SIZE"}
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
@@ -335,13 +333,6 @@ def test_the_report_is_in_vietnamese_with_vietnamese_numbers(september):
     assert json.dumps("Tháng 9") in page and json.dumps("Tháng 10") not in page
 
 
-def chromium(profile: Path, *arguments: str) -> subprocess.CompletedProcess:
-    binary = shutil.which("chromium")
-    assert binary, "Chromium is needed (.ci/run installs it)"
-    return subprocess.run([binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *arguments],
-                          capture_output=True, text=True, timeout=180)
-
-
 def png_size(path: Path) -> tuple[int, int]:
     header = path.read_bytes()[:24]
     assert header[:8] == b"\x89PNG\r\n\x1a\n"
@@ -365,3 +356,31 @@ def test_headless_chromium_renders_every_chart(september, tmp_path):
     assert png_size(screenshot) == (1400, 2000)
     assert screenshot.stat().st_size > 100_000   # a blank page of this size is ~10 kB
     shutil.copy(september["xlsx"], ARTIFACTS / september["xlsx"].name)
+
+
+def test_hostile_codes_names_and_units_in_the_marts_run_no_script_in_the_report(tmp_path):
+    """Whatever text reaches the marts — an indicator code or breakdown made of markup, a unit
+    closing the page's script — the report shows it as text and runs none of it."""
+    from datetime import date, datetime, timezone
+
+    from htx.exports import html
+    from htx.exports.data import Indicator, PeriodData
+
+    hostile_code = "<img src=x onerror=document.body.dataset.pwned=1>"
+    hostile_sector = "sector=<svg onload=document.body.dataset.pwned=2>"
+    closing_script = "sector=</script><script>document.body.dataset.pwned=3</script>"
+    values = {
+        ("HTX_TOTAL", ""): Indicator(Decimal(895), "<b onmouseover=x>HTX</b>", Decimal(747),
+                                     Decimal("119.8")),
+        ("HTX_BY_SECTOR", closing_script): Indicator(Decimal(5), "HTX", Decimal(10), Decimal(50)),
+        (hostile_code, hostile_sector): Indicator(Decimal(1), "&amp;", Decimal(1), Decimal(100)),
+    }
+    period = PeriodData(date(2024, 1, 1), date(2024, 9, 30), values,
+                        {"HTX_TOTAL": [(date(2024, 9, 30), Decimal(895))], "HTX_NEW": []},
+                        datetime(2024, 10, 1, tzinfo=timezone.utc))
+    page = html.write(period, tmp_path / "report.html")
+    dom = rendered_dom(tmp_path / "profile", page)
+    assert "pwned" not in re.search(r"<body[^>]*>", dom).group(0)
+    assert "&lt;img src=x onerror=document.body.dataset.pwned=1&gt;" in dom    # the plan table
+    assert "&lt;/script&gt;&lt;script&gt;document.body.dataset.pwned=3" in dom
+    assert dom.count('class="plot-container plotly"') >= 2   # the charts still drew

@@ -74,6 +74,17 @@ def test_unparseable_values_fail_with_field_and_value(field, value):
     assert [(f.field, f.value) for f in row.failures] == [(field, value)]
 
 
+@pytest.mark.parametrize("personal", [{"full_name": "Nguyễn Văn An", "id_number": 22090001234},
+                                      {"full_name": "Nguyễn\x00Văn An", "id_number": "022090001234"}])
+def test_a_personal_value_that_fails_is_never_quoted(personal):
+    """The reason reaches logs, alerts and Data Docs; the quarantined record keeps the value."""
+    row = parse(legal_representative=personal)
+    (failure,) = row.failures
+    assert failure.value == "<redacted>" and failure.field in personal
+    assert "22090001234" not in failure.describe() and "Văn" not in failure.describe()
+    assert row.record["legal_representative"] == personal
+
+
 def test_missing_optional_fields_are_null_not_failures():
     item = dict(GOOD)
     del item["legal_representative"], item["address"]

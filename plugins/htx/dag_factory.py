@@ -39,9 +39,12 @@ MARTS_ASSET_NAME = "htx_mart_plan_indicator"
 
 def build_feed_dag(feed: Feed):
     """extract → land → parse/validate → stage → merge → publish the core Asset."""
-    from airflow.sdk import dag, get_current_context, task
+    from airflow.sdk import dag, get_current_context
     from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+    from htx.lineage import feed_tasks
+
+    task = feed_tasks(feed)  # @task, each task telling OpenLineage what it reads and writes
     source_tag = Tag.API if feed.source == "api" else Tag.FILE_DROP
 
     @dag(dag_id=feed.dag_id, description=feed.title, schedule=feed.schedule,
@@ -86,9 +89,19 @@ def build_feed_dag(feed: Feed):
                                                      for r in summary["rejected"]))
             return summary
 
+        @task
+        def build_data_docs() -> str:
+            """The Data Docs, rebuilt after every run whatever its outcome: a teardown, so it
+            never changes the run's state, and a site that cannot be built is only logged."""
+            from htx.ops import data_docs
+
+            context = get_current_context()
+            return data_docs.refresh(context["dag"].dag_id, context["run_id"])
+
         batch_ids = extract_to_landing()
         merged = merge_into_core(batch_ids)
-        validate_and_stage(batch_ids) >> merged >> publish(batch_ids)
+        (validate_and_stage(batch_ids) >> merged >> publish(batch_ids)
+         >> build_data_docs().as_teardown())
 
     return feed_pipeline()
 
@@ -98,7 +111,9 @@ def build_marts_dag():
     from functools import reduce
     from operator import or_
 
-    from airflow.sdk import Asset, dag, get_current_context, task
+    from airflow.sdk import Asset, dag, get_current_context
+
+    from htx.lineage import step_tasks as task
 
     core_assets = [feed_asset(feed) for feed in FEEDS.values()]
 

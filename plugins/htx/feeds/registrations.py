@@ -26,6 +26,8 @@ COLUMNS = (
 )
 # Columns the suite sees besides COLUMNS: derived facts that need code to compute.
 CHECK_COLUMNS = ("entity_code_check_digit_ok", "main_vsic_division_known")
+# Shown instead of a personal value (the legal representative's) in a failure.
+REDACTED = "<redacted>"
 
 
 def parse_object(raw: bytes, source_object: str) -> Iterator[ParsedRow]:
@@ -74,15 +76,18 @@ def parse_item(item: Any, source_object: str, position: int) -> ParsedRow:
     return row
 
 
-def _text(row: ParsedRow, item: dict, key: str, upper: bool = False, lower: bool = False):
+def _text(row: ParsedRow, item: dict, key: str, upper: bool = False, lower: bool = False,
+          personal: bool = False):
+    """`personal`: a failure names the field, never its value (the reason reaches logs, Data
+    Docs and alerts; the quarantined record keeps the value)."""
     value = item.get(key)
     if value is None:
         return None
     if not isinstance(value, str):
-        row.fail(key, "is_text", value, "expected a string")
+        row.fail(key, "is_text", REDACTED if personal else value, "expected a string")
         return None
     if "\x00" in value:
-        row.fail(key, "no_nul", value, "contains a NUL character")
+        row.fail(key, "no_nul", REDACTED if personal else value, "contains a NUL character")
         return None
     text = " ".join(nfc(value).split())
     if upper:
@@ -111,6 +116,6 @@ def _representative(row: ParsedRow, item: dict) -> tuple[str | None, str | None]
     if rep is None:
         return None, None
     if not isinstance(rep, dict):
-        row.fail("legal_representative", "is_object", "<redacted>", "expected an object")
+        row.fail("legal_representative", "is_object", REDACTED, "expected an object")
         return None, None
-    return _text(row, rep, "full_name"), _text(row, rep, "id_number")
+    return _text(row, rep, "full_name", personal=True), _text(row, rep, "id_number", personal=True)

@@ -22,7 +22,9 @@ FRESHNESS_SCHEDULE = "0 9 * * *"
 
 def build_freshness_dag():
     import pendulum
-    from airflow.sdk import dag, task
+    from airflow.sdk import dag
+
+    from htx.lineage import step_tasks as task
 
     @dag(dag_id=FRESHNESS_DAG_ID, description="Feeds on time? Marts up to date? Data Docs.",
          schedule=FRESHNESS_SCHEDULE, start_date=pendulum.datetime(2024, 1, 1, tz=TIMEZONE),
