@@ -206,7 +206,8 @@ def corpus(tmp_path_factory):
 
     landing = tmp_path_factory.mktemp("corpus_landing")
     paths = {name: CORPUS / name for name in corpus_files()}
-    paths.update(made.write_large(tmp_path_factory.mktemp("corpus_large")))
+    large = tmp_path_factory.mktemp("corpus_large")
+    paths.update(made.write_large(large))
     saved = {k: os.environ.get(k) for k in ("AIRFLOW_CONN_HTX_WAREHOUSE", "HTX_LANDING_URL")}
     with fresh_warehouse() as dsn:
         os.environ.update({"AIRFLOW_CONN_HTX_WAREHOUSE": dsn, "HTX_LANDING_URL": str(landing)})
@@ -232,6 +233,8 @@ def corpus(tmp_path_factory):
                     pipeline.merge_batches(feed, staged)
                 except Exception as err:
                     merge_errors[feed] = err
+            for folder in (large, landing):   # a few hundred MB: the tests read the warehouse
+                shutil.rmtree(folder)
             yield dsn, results, merge_errors
         finally:
             for key, value in saved.items():
