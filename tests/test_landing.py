@@ -9,7 +9,8 @@ def test_a_plain_path_and_its_file_url_are_the_same_zone(tmp_path):
     assert as_url("s3://bucket/landing") == "s3://bucket/landing"
     by_path, by_url = LandingZone(str(tmp_path)), LandingZone(tmp_path.as_uri())
     landed = by_path.land("tax_declarations", 7, "to_khai_202409.csv", b"a;b\n")
-    assert by_url.read(landed.url) == b"a;b\n"
+    with by_url.open(landed.url) as stream:
+        assert stream.read() == b"a;b\n"
     assert landed.sha256 == hashlib.sha256(b"a;b\n").hexdigest() and landed.size_bytes == 4
     assert "/_landed/tax_declarations/batch-00000007/to_khai_202409." in landed.url
 

@@ -9,8 +9,10 @@ compiled to SQL predicates (`compile_suite`) — one pass per batch instead of p
 Same input, same result: the staged rows, quarantine reasons, counts and expectation tallies
 equal the Python path's (tests/test_bulk_equivalence.py). Anything the two CSV readers might
 read differently — a quote inside a field, a `\\.` line, blank lines, a wrong field count, bytes
-the encoding cannot hold — sends the file to the Python parser (`NotBulkLoadable`), which reads
-it row by row and reports each bad row by number.
+the encoding cannot hold, a CR alone as a line end, a quoted field holding a line break, a line
+the row-length limit (limits.CSV_LINE_CHARS) could refuse, a header csv cannot read — sends the
+file to the Python parser (`NotBulkLoadable`), which reads it row by row and reports each bad
+row by number, or rejects the file naming the limit.
 """
 from __future__ import annotations
 
@@ -21,16 +23,20 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from htx import db
+from htx import db, limits
 from htx.feeds.common import Failure, RejectedObject, jsonable
 from htx.paths import SQL_DIR
 
 DEFAULT_MIN_BYTES = 8 * 1024 * 1024
 SCAN_BYTES = 1024 * 1024
-QUARANTINE_FETCH_ROWS = 10_000
+# Quarantined rows are fetched this much source text at a time (rows may each be as long as
+# limits.CSV_LINE_CHARS allows).
+QUARANTINE_FETCH_CHARS = 32 << 20
 _PG_ENCODING = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "cp1258": "WIN1258"}
 # A quote neither opening nor closing a field: Python's csv keeps it, COPY starts quoting there.
 _MID_FIELD_QUOTE = re.compile(rb'[^;\n"]"[^;\r\n"]')
+# A CR not followed by LF: Python's csv ends a line there, COPY does so only in a CR-only file.
+_LONE_CR = re.compile(rb"\r(?=[^\n])")
 
 
 class NotBulkLoadable(Exception):
@@ -154,22 +160,60 @@ def stage_file(cur, feed, parser, batch_id: int, url: str, zone) -> BulkResult:
 
 
 def _read_header(stream, parser, encoding: str, url: str) -> list[str]:
-    first = stream.readline()
+    longest = limits.CSV_LINE_CHARS.value()
+    first = stream.readline(longest + 1)
+    if b"\r" in first.removesuffix(b"\r\n"):
+        raise NotBulkLoadable(f"a CR alone ends a line: {url}")
+    if len(first) > longest:
+        raise NotBulkLoadable(f"the header line is {longest:,} bytes or longer: {url}")
     text = unicodedata.normalize("NFC", first.decode(encoding)).rstrip("\r\n")
-    header = next(csv.reader(io.StringIO(text), delimiter=parser.DELIMITER, quotechar='"'), None)
+    try:
+        header = next(csv.reader(io.StringIO(text), delimiter=parser.DELIMITER, quotechar='"'),
+                      None)
+    except csv.Error as err:
+        raise NotBulkLoadable(f"the header is no CSV the bulk reader takes ({err}): {url}") from None
     return parser.check_header(header if first else None, url)
 
 
 def _refuse_divergent_csv(stream, url: str) -> None:
-    """Files the two CSV readers might read differently go to the Python parser."""
-    tail = b""
+    """Files the two CSV readers might read differently go to the Python parser. Read in
+    SCAN_BYTES pieces, each with the unfinished line before it (shorter than the line limit)."""
+    longest = limits.CSV_LINE_CHARS.value()
+    carry = b""
     while chunk := stream.read(SCAN_BYTES):
-        window = tail + chunk
-        if b"\\." in window:
-            raise NotBulkLoadable(f"{url}: holds a '\\.' sequence (COPY's end-of-data marker)")
-        if b'"' in window and _MID_FIELD_QUOTE.search(window):
-            raise NotBulkLoadable(f"{url}: a quote inside a field")
-        tail = window[-2:]
+        window = carry + chunk
+        if b"\\" in window and b"\\." in window:   # a byte first: found far faster than a pair
+            raise NotBulkLoadable(f"holds a '\\.' sequence (COPY's end-of-data marker): {url}")
+        if b'"' in window and (_MID_FIELD_QUOTE.search(window) or _quoted_line_break(window)):
+            raise NotBulkLoadable(f"a quote inside a field, or a quoted line break: {url}")
+        if b"\r" in window and _LONE_CR.search(window):
+            raise NotBulkLoadable(f"a CR alone ends a line: {url}")
+        if _holds_long_line(window, longest):
+            raise NotBulkLoadable(f"a line of {longest:,} bytes or more, which the row limit "
+                                  f"{limits.CSV_LINE_CHARS.setting} may refuse: {url}")
+        carry = window[window.rfind(b"\n") + 1:]
+    if carry.endswith(b"\r"):
+        raise NotBulkLoadable(f"a CR alone ends the last line: {url}")
+
+
+def _holds_long_line(window: bytes, longest: int) -> bool:
+    """A run of `longest` bytes without a line feed. Such a run covers a whole aligned block of
+    half that length, itself without one: only those few blocks are looked at closely (a
+    search per byte cost seconds per 100 MB)."""
+    half = max(1, longest // 2)
+    for start in range(0, len(window), half):
+        if window.find(b"\n", start, start + half) < 0:
+            after = window.find(b"\n", start)
+            line_end = len(window) if after < 0 else after
+            if line_end - (window.rfind(b"\n", 0, start) + 1) >= longest:
+                return True
+    return False
+
+
+def _quoted_line_break(window: bytes) -> bool:
+    """A finished line with an odd number of quotes: a quoted field runs on past its line break
+    (the Python parser then measures the row across its lines)."""
+    return any(line.count(b'"') % 2 for line in window.split(b"\n")[:-1])
 
 
 def _copy_raw(cur, stream, columns: list[str], parser, encoding: str, url: str) -> None:
@@ -190,7 +234,7 @@ def _copy_raw(cur, stream, columns: list[str], parser, encoding: str, url: str) 
     except DataError as err:
         cur.execute("ROLLBACK TO SAVEPOINT bulk_copy")
         detail = " ".join(str(err).split())
-        raise NotBulkLoadable(f"{url}: COPY cannot read it as the contract's CSV ({detail})") from None
+        raise NotBulkLoadable(f"COPY cannot read it as the contract's CSV ({detail}): {url}") from None
     cur.execute("RELEASE SAVEPOINT bulk_copy")
     # Statistics for the typing query's plan (a temp table has none until analysed), and room
     # for its per-distinct-value hash tables (tens of thousands of taxpayers) in memory.
@@ -267,11 +311,12 @@ def _quarantine_bad_rows(cur, feed, parser, rules, batch_id: int, url: str, crit
         " ORDER BY t.source_row").format(
         record=record, critical=sql.Literal(critical),
         fields=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(f)) for f in fields))
+    fetch_rows = max(1, QUARANTINE_FETCH_CHARS // limits.CSV_LINE_CHARS.value())
     reader = cur.connection.cursor(name=f"bulk_quarantine_{batch_id}")
-    reader.itersize = QUARANTINE_FETCH_ROWS
+    reader.itersize = fetch_rows
     reader.execute(query)
     total = 0
-    while bad := reader.fetchmany(QUARANTINE_FETCH_ROWS):
+    while bad := reader.fetchmany(fetch_rows):
         quarantine_rows(cur, feed, batch_id, url,
                         ((row[0], _failures(row, rules, fields, critical), row[3]) for row in bad))
         total += len(bad)

@@ -60,7 +60,7 @@ def build_feed_dag(feed: Feed):
             run = pipeline.RunInfo(context["dag"].dag_id, context["run_id"], context["ti"].task_id)
             try:
                 return pipeline.extract_to_landing(feed.name, run)
-            except RegistryApiError as err:  # a bad token or a malformed page: retrying cannot help
+            except RegistryApiError as err:  # a bad token, a refused pull: retrying cannot help
                 raise AirflowFailException(str(err)) from None
 
         @task

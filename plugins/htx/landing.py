@@ -106,14 +106,9 @@ class LandingZone:
     def relative(self, path) -> str:
         return str(path.relative_to(self.root))
 
-    def read(self, url: str) -> bytes:
-        """A landed object whole: for small objects (API pages) only."""
-        from airflow.sdk import ObjectStoragePath
-
-        return ObjectStoragePath(url).read_bytes()
-
     def open(self, url: str):
-        """A landed object as a binary file object (a context manager), for streamed reads."""
+        """A landed object as a binary file object (a context manager): parsers read it within
+        their limits (htx.limits), never whole whatever its size."""
         from airflow.sdk import ObjectStoragePath
 
         return ObjectStoragePath(url).open("rb")

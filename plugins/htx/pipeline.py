@@ -18,7 +18,6 @@ import logging
 import math
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from itertools import islice
 from typing import Iterable, Iterator
 
 from htx import db
@@ -28,6 +27,9 @@ from htx.feeds.config import FEEDS, Feed
 log = logging.getLogger(__name__)
 
 CHUNK_ROWS = 50_000
+# …and at most about this much source text: rows may be long (a CSV row up to
+# limits.CSV_LINE_CHARS), and a chunk is held in memory several times over (rows, frame, GX).
+CHUNK_SOURCE_CHARS = 16 << 20
 LINEAGE_COLUMNS = ("batch_id", "source_object", "source_row")
 # Re-read this much before the cursor: a change committed at the source just before our last
 # pull may carry an earlier updated_at than the last one we saw. Re-read rows merge as no-ops.
@@ -50,7 +52,7 @@ class StageCounts:
     rows_in: int
     rows_loaded: int
     rows_quarantined: int
-    cursor_to: object = None  # newest cursor_field value seen, quarantined rows included
+    cursor_to: object = None  # newest cursor_field value of the rows staged (not quarantined)
 
 
 # --- extract → land -----------------------------------------------------------------------
@@ -64,30 +66,41 @@ def extract_to_landing(feed_name: str, run: RunInfo) -> list[int]:
 
 
 def _extract_api(feed: Feed, run: RunInfo) -> int:
-    """One incremental pull = one batch; every page landed as received."""
+    """One incremental pull = one batch; every page landed as received. A pull the client
+    refuses (PullRejected: a token loop, a limit passed) rejects the batch with its reason —
+    the pages landed until then kept for inspection — and is raised again: nothing of it loads."""
     from htx.landing import LandingZone
-    from htx.registry_api.client import fetch_pages
+    from htx.registry_api.client import PullRejected, fetch_pages
     from htx.settings import registry_api
 
     with db.transaction() as conn, conn.cursor() as cur:
         updated_since = _cursor_start(cur, feed)
         batch_id = _open_batch(cur, feed, f"{run.dag_id}/{run.run_id}", run, updated_since)
     zone = LandingZone.configured()
-    digests, requests = [], []
+    digests, requests, refused = [], [], None
     with db.transaction() as conn, conn.cursor() as cur:
         # The same run pulled twice at once (a task started again while its first try still
         # runs): the second waits here, then replaces the first one's pages instead of colliding
         # with them (both would otherwise insert the same (batch, seq) and one would crash).
         cur.execute("SELECT 1 FROM audit.load_batch WHERE batch_id = %s FOR UPDATE", (batch_id,))
         cur.execute("DELETE FROM audit.landed_object WHERE batch_id = %s", (batch_id,))
-        for seq, (request, body) in enumerate(fetch_pages(registry_api(), updated_since), start=1):
-            landed = zone.land(feed.name, batch_id, f"page-{seq:05d}.json", body)
-            _record_landed(cur, batch_id, seq, landed)
-            digests.append(landed.sha256)
-            requests.append(request)
+        try:
+            for seq, (request, body) in enumerate(fetch_pages(registry_api(), updated_since),
+                                                  start=1):
+                landed = zone.land(feed.name, batch_id, f"page-{seq:05d}.json", body)
+                _record_landed(cur, batch_id, seq, landed)
+                digests.append(landed.sha256)
+                requests.append(request)
+        except PullRejected as err:
+            refused = f"{feed.name} batch {batch_id} rejected: {err}"
         cur.execute(
             "UPDATE audit.load_batch SET checksum = %s, source_object = %s WHERE batch_id = %s",
             (_combined_digest(digests), requests[0] if requests else "(no pages)", batch_id))
+        if refused:
+            mark_batch(batch_id, "rejected", refused, cur)
+    if refused:
+        log.error(refused)
+        raise PullRejected(refused)
     log.info("%s: batch %s landed %d page(s) (updated_since=%s)", feed.name, batch_id,
              len(digests), updated_since)
     return batch_id
@@ -324,18 +337,17 @@ def _stage_in_python(cur, feed: Feed, parser, runner, batch_id: int, urls: list[
     across objects: an API pull of a hundred 500-item pages is validated in two calls, not a
     hundred (each GX call costs about 0.3 s whatever its size)."""
     counts = StageCounts(0, 0, 0)
-    for chunk in _chunks(_parsed_rows(parser, urls, zone), CHUNK_ROWS):
+    for chunk in _chunks(_parsed_rows(parser, urls, zone), CHUNK_ROWS, CHUNK_SOURCE_CHARS):
         counts = _add(counts, _stage_chunk(cur, feed, parser, runner, batch_id, chunk))
     return counts
 
 
 def _parsed_rows(parser, urls: list[str], zone) -> Iterator[ParsedRow]:
+    """Each parser is given the landed object open, and reads no more of it than its limits
+    allow (htx.limits): an oversized delivery is refused without being held in memory."""
     for url in urls:
-        if getattr(parser, "STREAMING", False):
-            with zone.open(url) as stream:
-                yield from parser.parse_object(stream, url)
-        else:
-            yield from parser.parse_object(zone.read(url), url)
+        with zone.open(url) as stream:
+            yield from parser.parse_object(stream, url)
 
 
 def _summed(tallies: list[dict]) -> dict:
@@ -361,9 +373,16 @@ def _clear_batch_rows(cur, feed: Feed, batch_id: int) -> None:
     cur.execute("DELETE FROM audit.validation_result WHERE batch_id = %s", (batch_id,))
 
 
-def _chunks(rows: Iterable[ParsedRow], size: int) -> Iterator[list[ParsedRow]]:
-    iterator = iter(rows)
-    while chunk := list(islice(iterator, size)):
+def _chunks(rows: Iterable[ParsedRow], max_rows: int,
+            max_chars: int) -> Iterator[list[ParsedRow]]:
+    chunk, chars = [], 0
+    for row in rows:
+        chunk.append(row)
+        chars += row.size
+        if len(chunk) >= max_rows or chars >= max_chars:
+            yield chunk
+            chunk, chars = [], 0
+    if chunk:
         yield chunk
 
 
@@ -399,7 +418,9 @@ def _stage_chunk(cur, feed: Feed, parser, runner, batch_id: int,
         quarantine_rows(cur, feed, batch_id, source_object,
                         ((r.source_row, r.failures, r.record) for r in bad
                          if r.source_object == source_object))
-    cursor_values = [r.values.get(feed.cursor_field) for r in chunk] if feed.cursor_field else []
+    # The cursor follows staged rows only: a quarantined one (a timestamp in 2204) must not
+    # carry it past changes not yet pulled.
+    cursor_values = [r.values.get(feed.cursor_field) for r in good] if feed.cursor_field else []
     return StageCounts(len(chunk), len(good), len(bad),
                        max((v for v in cursor_values if v is not None), default=None))
 
@@ -470,12 +491,13 @@ def merge_into_core(feed_name: str, batch_id: int) -> bool:
 
 
 def _advance_cursor(cur, feed: Feed, batch_id: int) -> None:
-    """The cursor only moves forward, to the newest change the batch delivered (quarantined
-    rows included: they are kept in quarantine, not fetched again)."""
+    """The cursor only moves forward, to the newest change the batch staged, and never past the
+    pull's own start: nothing the source records later can have been pulled. A quarantined row
+    is pulled again by later pulls (and quarantined again) while the cursor has not passed it."""
     cur.execute(
         """
         INSERT INTO audit.source_cursor (feed, cursor_value, batch_id)
-        SELECT feed, cursor_to, batch_id FROM audit.load_batch
+        SELECT feed, LEAST(cursor_to, started_at), batch_id FROM audit.load_batch
         WHERE batch_id = %s AND cursor_to IS NOT NULL
         ON CONFLICT (feed) DO UPDATE
             SET cursor_value = GREATEST(audit.source_cursor.cursor_value, EXCLUDED.cursor_value),
@@ -518,10 +540,15 @@ def publish(feed_name: str, batch_id: int) -> dict:
             "rows_loaded": found[1], "rows_quarantined": found[2]}
 
 
-def mark_batch(batch_id: int, status: str, error: str) -> None:
-    with db.transaction() as conn, conn.cursor() as cur:
-        cur.execute("UPDATE audit.load_batch SET status = %s, error = %s, finished_at = now()"
-                    " WHERE batch_id = %s", (status, error[:10_000], batch_id))
+def mark_batch(batch_id: int, status: str, error: str, cur=None) -> None:
+    """Close the batch with this status and error (in `cur`'s transaction, if given)."""
+    statement = ("UPDATE audit.load_batch SET status = %s, error = %s, finished_at = now()"
+                 " WHERE batch_id = %s")
+    if cur is not None:
+        cur.execute(statement, (status, error[:10_000], batch_id))
+        return
+    with db.transaction() as conn, conn.cursor() as own:
+        own.execute(statement, (status, error[:10_000], batch_id))
 
 
 def mark_run_failed(dag_id: str, run_id: str, error: str) -> int:

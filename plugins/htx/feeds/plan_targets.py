@@ -8,7 +8,7 @@ File `plan_targets/chi_tieu_YYYY.xlsx` (YYYY = plan year), sheet `ChiTieu`:
 
 Whole-file problems raise `RejectedObject`: not an XLSX workbook, no `ChiTieu` sheet, a file name
 without its year, a title year unlike the file name's, no plan document in row 2, a missing,
-renamed or repeated header, more rows than MAX_ROWS, no target row. The rules about values
+renamed or repeated header, a sheet beyond the XLSX limits (htx.feeds.xlsx), no target row. The rules about values
 (a code of the catalogue, a breakdown it has, no negative target, no percentage above 100, a code
 and breakdown once per file) are the suite's: include/expectations/plan_targets.json.
 
@@ -27,17 +27,16 @@ Decisions where the contract is silent:
 """
 from __future__ import annotations
 
-import io
 import re
 import unicodedata
-import warnings
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any, BinaryIO, Iterator
 
 from htx.feeds.common import ParsedRow, RejectedObject, blank_cell, cell_text, excel_decimal
+from htx.feeds.xlsx import open_workbook
 
 # Staged columns, in COPY order (lineage columns come first, added by the pipeline). The first
 # three are the annex's own facts, repeated on each of its rows.
@@ -51,9 +50,6 @@ CHECK_COLUMNS = ("indicator_code_known", "breakdown_allowed", "percentage_within
 
 SHEET = "ChiTieu"
 TITLE_ROW, DOCUMENT_ROW, HEADER_ROW = 1, 2, 4
-MAX_ROWS = 5_000           # an annex holds dozens of rows; content beyond this is not one
-SCAN_ROWS = 100_000        # blank (formatted) rows read past MAX_ROWS before giving up
-MAX_COLUMNS = 40           # columns read: the headers must lie among them
 TARGET_HEADER = "Kế hoạch năm {year}"
 # Contract header → staged column, in the contract's order (A…F).
 HEADERS = {
@@ -71,7 +67,6 @@ _DOCUMENT = re.compile(unicodedata.normalize(
     "NFC", r"kèm theo kế hoạch số\s*:?\s*(\S+)\s+ngày\s+(\d{1,2})/(\d{1,2})/(\d{4})"), re.I)
 _ROMAN = re.compile(r"^[IVXLC]+\.?$", re.I)
 _VN_NUMBER = re.compile(r"^-?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?$")
-_OLE2_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")   # .xls (Excel 97–2003) and encrypted workbooks
 
 
 @dataclass(frozen=True)
@@ -81,65 +76,25 @@ class Annex:
     document_date: date
 
 
-def parse_object(raw: bytes, source_object: str) -> Iterator[ParsedRow]:
+def parse_object(raw: bytes | BinaryIO, source_object: str) -> Iterator[ParsedRow]:
     """The target rows of one annex, in sheet order, once the whole file has been checked."""
     file_year = _file_year(source_object)
-    rows = read_sheet(raw, source_object)
-    annex = _annex(rows, file_year, source_object)
-    positions = _column_positions(rows, annex.plan_year, source_object)
-    parsed = [_parse_row(number, cells, positions, annex, source_object)
-              for number, cells in enumerate(rows[HEADER_ROW:], start=HEADER_ROW + 1)
-              if _is_target_row(cells, positions)]
+    with open_workbook(raw, source_object) as book:
+        head = book.rows(SHEET, last=HEADER_ROW)
+        annex = _annex(head, file_year, source_object)
+        positions = _column_positions(head, annex.plan_year, source_object)
+        # Only the contract's columns are read below the headers (htx.feeds.xlsx bounds the rest);
+        # positions are 0-based, the reader's columns 1-based.
+        body = book.rows(SHEET, columns=[p + 1 for p in positions.values()],
+                         first=HEADER_ROW + 1)
+    columns = {name: index for index, name in enumerate(positions)}
+    parsed = [_parse_row(number, cells, columns, annex, source_object)
+              for number, cells in body.items() if _is_target_row(cells, columns)]
     if not parsed:
         raise RejectedObject(source_object, f"no target row below the headers of row {HEADER_ROW}"
                                             " (only blank or section rows)")
     _flag_repeated_pairs(parsed)
     yield from parsed
-
-
-# --- the workbook (bounded; htx.feeds.xlsx, the shared reader, can take its place) ----------
-
-def read_sheet(raw: bytes, source_object: str) -> list[tuple]:
-    """Sheet ChiTieu's rows (row 1 first) as tuples of its first MAX_COLUMNS cells' values; a
-    sheet longer than MAX_ROWS rows is rejected. Read-only mode: the sheet is streamed."""
-    import openpyxl
-
-    if not raw:
-        raise RejectedObject(source_object, "the file is empty (0 bytes), not an XLSX workbook")
-    if raw.startswith(_OLE2_MAGIC):
-        raise RejectedObject(source_object, "an Excel 97–2003 (.xls) or password-protected "
-                                            "workbook, not an XLSX workbook")
-    try:
-        with warnings.catch_warnings():  # openpyxl warns about styles it does not need
-            warnings.simplefilter("ignore")
-            workbook = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-            try:
-                if SHEET not in workbook.sheetnames:
-                    found = ", ".join(repr(name) for name in workbook.sheetnames)
-                    raise RejectedObject(source_object, f"no sheet {SHEET!r}; the workbook's "
-                                                        f"sheets are: {found}")
-                sheet = workbook[SHEET]
-                sheet.reset_dimensions()  # exporters may write a wrong "used range"
-                return _bounded_rows(sheet, source_object)
-            finally:
-                workbook.close()
-    except RejectedObject:
-        raise
-    except Exception as err:  # zipfile, XML and openpyxl errors all mean "not a readable XLSX"
-        raise RejectedObject(source_object, f"not a readable XLSX workbook "
-                                            f"({type(err).__name__}: {err})") from None
-
-
-def _bounded_rows(sheet, source_object: str) -> list[tuple]:
-    """The first MAX_ROWS rows; past them only blank rows may follow, SCAN_ROWS at most."""
-    rows = []
-    for number, cells in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), 1):
-        if number <= MAX_ROWS:
-            rows.append(tuple(cells))
-        elif number > SCAN_ROWS or not all(blank_cell(value) for value in cells):
-            raise RejectedObject(source_object, f"sheet {SHEET!r} runs past row {MAX_ROWS:,}: "
-                                                "not a target annex")
-    return rows
 
 
 # --- the annex's title, document and headers ------------------------------------------------
@@ -152,7 +107,7 @@ def _file_year(source_object: str) -> int:
     return int(found.group(1))
 
 
-def _annex(rows: list[tuple], file_year: int, source_object: str) -> Annex:
+def _annex(rows: dict[int, tuple], file_year: int, source_object: str) -> Annex:
     title = _row_text(rows, TITLE_ROW)
     found = _TITLE.match(title)
     if not found:
@@ -172,11 +127,11 @@ def _annex(rows: list[tuple], file_year: int, source_object: str) -> Annex:
     return Annex(file_year, document.group(1), issued)
 
 
-def _column_positions(rows: list[tuple], plan_year: int, source_object: str) -> dict[str, int]:
+def _column_positions(rows: dict[int, tuple], plan_year: int, source_object: str) -> dict[str, int]:
     """Contract header → 0-based column, from row 4."""
     expected = [*HEADERS, TARGET_HEADER.format(year=plan_year)]
     found: dict[str, int] = {}
-    cells = rows[HEADER_ROW - 1] if len(rows) >= HEADER_ROW else ()
+    cells = rows.get(HEADER_ROW, ())
     for column, value in enumerate(cells):
         name = cell_text(value)
         if name in found and name in expected:
@@ -262,9 +217,9 @@ def _cell(cells: tuple, column: int) -> Any:
     return cells[column] if column < len(cells) else None
 
 
-def _row_text(rows: list[tuple], row: int) -> str:
+def _row_text(rows: dict[int, tuple], row: int) -> str:
     """A title row's text: its non-empty cells joined (titles are often merged or split)."""
-    cells = rows[row - 1] if row <= len(rows) else ()
+    cells = rows.get(row, ())
     return " ".join(text for text in map(cell_text, cells) if text)
 
 

@@ -7,15 +7,18 @@ code, a locality the map knows, …) are the expectation suite's, so every rule 
 """
 from __future__ import annotations
 
-import json
 import math
 import re
-from typing import Any, Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any, BinaryIO, Iterator
 
 from stdnum.vn import mst
 
+from htx import limits
 from htx.admin_map import place
-from htx.feeds.common import ParsedRow, RejectedObject, json_date, json_timestamp, record_hash
+from htx.feeds import jsondoc
+from htx.feeds.common import (ParsedRow, RejectedObject, json_date, json_timestamp, read_whole,
+                              record_hash)
 from htx.reference import nfc, vsic_division_known
 
 # Staged columns, in COPY order (lineage columns come first, added by the pipeline).
@@ -25,25 +28,34 @@ COLUMNS = (
     "legal_rep_name", "legal_rep_id_number", "updated_at", "record_hash",
 )
 # Columns the suite sees besides COLUMNS: derived facts that need code to compute.
-CHECK_COLUMNS = ("entity_code_check_digit_ok", "main_vsic_division_known")
+CHECK_COLUMNS = ("entity_code_check_digit_ok", "main_vsic_division_known",
+                 "updated_at_not_in_future")
 # Shown instead of a personal value (the legal representative's) in a failure.
 REDACTED = "<redacted>"
 
 
-def parse_object(raw: bytes, source_object: str) -> Iterator[ParsedRow]:
+def parse_object(raw: bytes | BinaryIO, source_object: str) -> Iterator[ParsedRow]:
     """Rows of one page `{"items": [...], "next_page_token": ...}`, in page order."""
+    raw = read_whole(raw, source_object, limits.JSON_BYTES)
     try:
-        page = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
         raise RejectedObject(source_object, f"not a JSON page: {err}") from None
+    page = jsondoc.loads(text, source_object, what="a JSON page")
     items = page.get("items") if isinstance(page, dict) else None
     if not isinstance(items, list):
         raise RejectedObject(source_object, "page has no 'items' list")
+    latest = latest_believable()
+    share = len(raw) // max(1, len(items))
     for position, item in enumerate(items, start=1):
-        yield parse_item(item, source_object, position)
+        row = parse_item(item, source_object, position, latest)
+        row.size = share
+        yield row
 
 
-def parse_item(item: Any, source_object: str, position: int) -> ParsedRow:
+def parse_item(item: Any, source_object: str, position: int,
+               latest: datetime | None = None) -> ParsedRow:
+    """One item; `latest`: the newest `updated_at` believed (default: now, plus the tolerance)."""
     row = ParsedRow(source_object, position, item)
     if not isinstance(item, dict):
         row.fail("item", "is_object", item, "item is not a JSON object")
@@ -65,6 +77,8 @@ def parse_item(item: Any, source_object: str, position: int) -> ParsedRow:
     placed = place(v["locality_raw"], v["address"], v["updated_at"])
     v["locality_code"], v["old_district_code"] = placed.locality_code, placed.old_district_code
     v["new_unit_code"], v["locality_rule"] = placed.new_unit_code, placed.rule
+    latest = latest or latest_believable()
+    v["updated_at_not_in_future"] = None if v["updated_at"] is None else v["updated_at"] <= latest
     code = v["entity_code"]
     # None (not checked) unless the code has the shape the check digit applies to.
     v["entity_code_check_digit_ok"] = (mst.is_valid(code) if code and re.fullmatch(r"\d{10}", code)
@@ -74,6 +88,12 @@ def parse_item(item: Any, source_object: str, position: int) -> ParsedRow:
                                      else None)
     v["record_hash"] = record_hash(v, COLUMNS[:-1])
     return row
+
+
+def latest_believable() -> datetime:
+    """Now plus the tolerated clock skew. A change recorded later is a clock error at the
+    source: loaded, it would carry the cursor past every real change to come."""
+    return datetime.now(timezone.utc) + timedelta(seconds=limits.CLOCK_SKEW_SECONDS.value())
 
 
 def _text(row: ParsedRow, item: dict, key: str, upper: bool = False, lower: bool = False,
