@@ -20,6 +20,8 @@ import pytest
 
 BUCKET = "htx-landing"
 CONN_ID = "htx_landing_s3"
+# moto accepts any key pair: a fresh one per session, so no credential-looking literal exists.
+ACCESS_KEY, SECRET_KEY = f"HTXTEST{secrets.token_hex(6).upper()}", secrets.token_urlsafe(24)
 
 
 def free_port() -> int:
@@ -54,7 +56,7 @@ class S3Landing:
         import boto3
 
         return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id="test", aws_secret_access_key="test")
+                            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
 
     def put(self, relative: str, data: bytes) -> None:
         """A source dropping a file into the bucket."""
@@ -104,7 +106,7 @@ def s3_landing_settings(endpoint: str, prefix: str) -> dict[str, str]:
         "HTX_LANDING_URL": f"s3://{BUCKET}/{prefix}",
         "HTX_LANDING_CONN_ID": CONN_ID,
         f"AIRFLOW_CONN_{CONN_ID.upper()}": json.dumps({
-            "conn_type": "aws", "login": "test", "password": "test",
+            "conn_type": "aws", "login": ACCESS_KEY, "password": SECRET_KEY,
             "extra": {"endpoint_url": endpoint, "region_name": "us-east-1"}}),
     }
 

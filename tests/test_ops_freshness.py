@@ -142,6 +142,7 @@ def test_marts_behind_a_publish_say_so_at_once_and_the_hourly_check_catches_up(w
     marts.refresh("scheduled__catch-up", warehouse)
     assert not marts.needs_refresh("scheduled", warehouse)
     assert "BEHIND" not in health_text() and "STALE" not in health_text()
-    # A feed's Asset or a person asking always refreshes.
+    # A feed's Asset or a person asking always refreshes; a backfill is a run of the clock.
     assert marts.needs_refresh("asset_triggered", warehouse) and marts.needs_refresh("manual",
                                                                                       warehouse)
+    assert not marts.needs_refresh("backfill", warehouse)

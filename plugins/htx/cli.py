@@ -161,6 +161,8 @@ def _up(args) -> int:
             env[ENV_REGISTRY_API] = _start_registry_standin(running, env)
         for name, command in stack.LOCAL_COMPONENTS.items():
             running.start(name, stack.airflow(*command), env)
+            if name == "api-server":   # tasks report to it: it answers before anything runs them
+                running.wait_answering(api_url)
         print(f"starting Airflow (logs: {running.log_dir}) …", flush=True)
         running.wait_healthy(api_url)
         print(f"Airflow on {api_url} (login details: {home}/simple_auth_manager_passwords"

@@ -67,9 +67,10 @@ def refresh(dag_run_id: str | None = None, dsn: str | None = None) -> dict:
 
 
 def needs_refresh(run_type: str, dsn: str | None = None) -> bool:
-    """Whether a marts DAG run should refresh: always, unless it is the hourly scheduled check
-    and the marts already hold every publish."""
-    if run_type != "scheduled":
+    """Whether a marts DAG run should refresh: always when a feed's Asset or a person asked;
+    a run of the clock (the hourly check, a backfill) only when a publish is newer than the
+    marts' last refresh."""
+    if run_type in ("asset_triggered", "manual"):
         return True
     with db.transaction(dsn) as conn, conn.cursor() as cur:
         lag = freshness.marts_lag(cur)

@@ -110,19 +110,28 @@ class Stack:
                 raise StackFailed(f"{name} exited with code {process.returncode}: see "
                                   f"{self.log_dir / f'{name}.log'}")
 
+    def wait_answering(self, api_url: str, timeout_s: float = 300) -> None:
+        """Until the API server answers (the components that call it start after)."""
+        self.wait_for(lambda: health(api_url), timeout_s, f"no answer from {api_url}")
+
     def wait_healthy(self, api_url: str, timeout_s: float = 300) -> dict:
         """Until every monitored component heartbeats (or one exits: StackFailed)."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            self.check_running()
+        def healthy():
             report = health(api_url)
-            if report and all(report.get(part, {}).get("status") == "healthy"
-                              for part in MONITORED):
-                return report
+            return report if all(report.get(part, {}).get("status") == "healthy"
+                                 for part in MONITORED) else None
+        return self.wait_for(healthy, timeout_s, f"{api_url} does not report all of {MONITORED}"
+                                                 f" healthy")
+
+    def wait_for(self, condition, timeout_s: float, failure: str):
+        """condition()'s first true value, polled while every process runs (else StackFailed)."""
+        deadline = time.monotonic() + timeout_s
+        while not (found := condition()):
+            self.check_running()
             if time.monotonic() > deadline:
-                raise StackFailed(f"not healthy after {timeout_s:.0f} s: {report or 'no answer'}"
-                                  f" from {api_url}; logs in {self.log_dir}")
+                raise StackFailed(f"{failure} after {timeout_s:.0f} s; logs in {self.log_dir}")
             time.sleep(1)
+        return found
 
     def wait(self) -> None:
         """Until a component exits (StackFailed) or the user interrupts."""
