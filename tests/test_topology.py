@@ -283,10 +283,12 @@ def test_the_warehouse_holds_every_seed_figure(first_load, topology):
 
 
 def test_the_tasks_of_one_run_land_on_both_workers(first_load, topology):
-    ran_on = {dag_id: {ti["hostname"] for ti in topology.api.task_instances(dag_id,
-                                                                            run["dag_run_id"])
-                       if ti["state"] in ("success", "skipped", "failed")}
-              for dag_id, run in first_load["feed_runs"].items()}
+    """Every feed run so far (each feed ran on being unpaused, then on the operator's trigger):
+    which worker ran each of its tasks, as the task instances record it."""
+    ran_on = {(dag_id, run["dag_run_id"]): {
+        ti["hostname"] for ti in topology.api.task_instances(dag_id, run["dag_run_id"])
+        if ti["state"] in ("success", "skipped", "failed")}
+        for dag_id in FEED_DAGS for run in topology.api.runs(dag_id)}
     assert set().union(*ran_on.values()) == set(WORKERS), ran_on
     assert any(hosts == set(WORKERS) for hosts in ran_on.values()), ran_on
 
