@@ -58,6 +58,21 @@ def tax_file(rows: int = 12) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
+# When the dropped files were last written: long before any run looks at them, so every run
+# records the same (size, mtime) fingerprint (a file younger than pipeline.RACY_MTIME_SECONDS
+# gets none, and how young it is when listed depends on the machine's load).
+DROPPED_AT = 1_700_000_000
+
+
+def drop(landing: Path, relative: str, data: bytes) -> Path:
+    """A source's file delivered into the landing zone, finished writing well before any run."""
+    path = Path(landing) / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    os.utime(path, (DROPPED_AT, DROPPED_AT))
+    return path
+
+
 @contextmanager
 def fresh_warehouse(server=None):
     """A new migrated warehouse database on `server` (default: the tests' local server)."""

@@ -34,6 +34,7 @@ def feed_asset(feed: Feed):
     return Asset(name=feed.asset_name, uri=feed.asset_uri, group="htx_core")
 
 
+MARTS_DAG_ID = "htx_plan_marts"
 MARTS_ASSET_NAME = "htx_mart_plan_indicator"
 
 
@@ -106,22 +107,44 @@ def build_feed_dag(feed: Feed):
     return feed_pipeline()
 
 
+# The marts DAG's catch-up check: hourly, besides the feeds' Assets (see build_marts_dag).
+MARTS_CATCH_UP_SCHEDULE = "0 * * * *"
+
+
 def build_marts_dag():
-    """Refresh mart.plan_indicator whenever any feed's core Asset is updated."""
+    """Refresh mart.plan_indicator whenever any feed's core Asset is updated.
+
+    Airflow drops the Asset events of a paused DAG, so a marts DAG paused when a feed publishes
+    would never run for that publish: it is created unpaused whatever
+    `dags_are_paused_at_creation` says (it only ever follows the feeds), and an hourly run
+    refreshes the marts when they miss a publish — nothing otherwise. `python -m htx health`
+    shows such a lag at once, and the daily check alerts on it (htx.ops.freshness)."""
     from functools import reduce
     from operator import or_
 
-    from airflow.sdk import Asset, dag, get_current_context
+    from airflow.sdk import (Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag,
+                             get_current_context)
 
     from htx.lineage import step_tasks as task
 
     core_assets = [feed_asset(feed) for feed in FEEDS.values()]
 
-    @dag(dag_id="htx_plan_marts", description="Chỉ tiêu kế hoạch (plan indicators) marts",
-         schedule=reduce(or_, core_assets), start_date=_start_date(), catchup=False,
+    @dag(dag_id=MARTS_DAG_ID, description="Chỉ tiêu kế hoạch (plan indicators) marts",
+         schedule=AssetOrTimeSchedule(
+             timetable=CronTriggerTimetable(MARTS_CATCH_UP_SCHEDULE, timezone=TIMEZONE),
+             assets=reduce(or_, core_assets)),
+         start_date=_start_date(), catchup=False, is_paused_upon_creation=False,
          max_active_runs=1, default_args=DEFAULT_ARGS, tags=[Tag.HTX.value, Tag.MARTS.value],
-         doc_md=__doc__)
+         doc_md=build_marts_dag.__doc__)
     def plan_marts():
+        @task.short_circuit
+        def needs_refresh() -> bool:
+            """A feed's Asset or a person asked: refresh. The hourly check: only when a publish
+            is newer than the last refresh."""
+            from htx import marts
+
+            return marts.needs_refresh(str(get_current_context()["dag_run"].run_type))
+
         @task(outlets=[Asset(name=MARTS_ASSET_NAME, uri="htx://warehouse/mart/plan_indicator",
                              group="htx_mart")])
         def refresh_marts() -> dict:
@@ -138,7 +161,7 @@ def build_marts_dag():
             return [{kind: str(path) for kind, path in written.items()}
                     for written in exports.write_latest()]
 
-        refresh_marts() >> write_exports()
+        needs_refresh() >> refresh_marts() >> write_exports()
 
     return plan_marts()
 

@@ -1,8 +1,11 @@
 """The landing zone: every delivered object kept untouched, named by feed, batch and checksum.
 
-`HTX_LANDING_URL` is a local path or any fsspec URL (`file:///…`, `s3://…`) read through Airflow's
-ObjectStoragePath, so the same code serves the demo's folder and a production bucket. Landed
-copies live under `_landed/<feed>/<batch>/`; sources' own drop folders are never modified.
+`HTX_LANDING_URL` is a local path or any fsspec URL (`file:///…`, `s3://bucket/prefix`) read through
+Airflow's ObjectStoragePath, so the same code serves the demo's folder and a production bucket
+that every worker shares. An object store's credentials come from an Airflow connection, named by
+`HTX_LANDING_CONN_ID` (or in the URL as ObjectStoragePath's `s3://<conn_id>@bucket/prefix`), never
+from the URL itself. Landed copies live under `_landed/<feed>/<batch>/`; sources' own drop folders
+are never modified.
 Delivered files are hashed and copied in CHUNK_BYTES pieces, so landing a 10 GB file takes no
 more memory than landing a 10 kB one.
 """
@@ -49,17 +52,29 @@ def sha256_of(path) -> str:
     return digest.hexdigest()
 
 
+def refuse_credentials(url: str) -> None:
+    """A `user:secret@` in the URL would be logged and stored with every landed object's URL."""
+    from urllib.parse import urlsplit
+
+    if ":" in urlsplit(url).netloc.rpartition("@")[0]:
+        raise ValueError("the landing zone URL holds credentials: keep them in an Airflow"
+                         " connection named by HTX_LANDING_CONN_ID (scheme://bucket/prefix)")
+
+
 class LandingZone:
-    def __init__(self, url: str):
+    def __init__(self, url: str, conn_id: str | None = None):
         from airflow.sdk import ObjectStoragePath
 
-        self.root = ObjectStoragePath(as_url(url))
+        refuse_credentials(url)
+        self.root = ObjectStoragePath(as_url(url), conn_id=conn_id)
 
     @classmethod
     def configured(cls) -> "LandingZone":
-        from htx.settings import landing_url
+        from htx.settings import landing_conn_id, landing_url
 
-        return cls(landing_url())
+        url = landing_url()
+        local = as_url(url).startswith("file:")   # a folder needs no connection
+        return cls(url, None if local else landing_conn_id())
 
     def land(self, feed: str, batch_id: int, name: str, data: bytes) -> LandedObject:
         """Land bytes received whole (an API page)."""
@@ -104,11 +119,20 @@ class LandingZone:
         return sorted(found, key=lambda d: (d.mtime, str(d.path)))
 
     def relative(self, path) -> str:
-        return str(path.relative_to(self.root))
+        """The path under the zone's root (object stores' paths cannot be relative_to'd)."""
+        root = self.root.path.rstrip("/") + "/"
+        if not path.path.startswith(root):
+            raise ValueError(f"{path} is not under the landing zone {self.root}")
+        return path.path[len(root):]
 
     def open(self, url: str):
         """A landed object as a binary file object (a context manager): parsers read it within
         their limits (htx.limits), never whole whatever its size."""
+        return self._landed(url).open("rb")
+
+    def _landed(self, url: str):
+        """A landed object's URL (as recorded, `s3://<conn_id>@…` when the zone has a
+        connection) read with the zone's connection."""
         from airflow.sdk import ObjectStoragePath
 
-        return ObjectStoragePath(url).open("rb")
+        return ObjectStoragePath(url, conn_id=self.root.conn_id)

@@ -66,6 +66,32 @@ def refresh(dag_run_id: str | None = None, dsn: str | None = None) -> dict:
     return {"periods": periods, "indicator_rows": rows, "stale_feeds": stale}
 
 
+def needs_refresh(run_type: str, dsn: str | None = None) -> bool:
+    """Whether a marts DAG run should refresh: always when a feed's Asset or a person asked;
+    a run of the clock (the hourly check, a backfill) only when a publish is newer than the
+    marts' last refresh."""
+    if run_type in ("asset_triggered", "manual"):
+        return True
+    with db.transaction(dsn) as conn, conn.cursor() as cur:
+        lag = freshness.marts_lag(cur)
+    if lag:
+        log.warning("marts behind: %s; refreshing", lag.describe())
+    return lag is not None
+
+
+def latest_complete_period(dsn: str | None = None) -> tuple | None:
+    """(start, end) of the newest period mart.plan_indicator holds that has ended (before
+    today in Vietnam); None when it holds none."""
+    from datetime import datetime
+
+    today = datetime.now(freshness.LOCAL).date()
+    with db.transaction(dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT period_start, period_end FROM mart.plan_indicator"
+                    " WHERE period_end < %s ORDER BY period_end DESC, period_start DESC LIMIT 1",
+                    (today,))
+        return cur.fetchone()
+
+
 def indicators_for(period_start, period_end, dsn: str | None = None) -> list[tuple]:
     with db.transaction(dsn) as conn, conn.cursor() as cur:
         cur.execute(

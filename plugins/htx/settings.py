@@ -5,6 +5,8 @@
 | connection `htx_warehouse`        | Airflow connections (env `AIRFLOW_CONN_HTX_WAREHOUSE`)  |
 | connection `htx_registry_api`     | Airflow connections (env `AIRFLOW_CONN_HTX_REGISTRY_API`) |
 | `HTX_LANDING_URL`                 | env, else Airflow variable `HTX_LANDING_URL`            |
+| `HTX_LANDING_CONN_ID`             | env, else Airflow variable `HTX_LANDING_CONN_ID`; unset: |
+|                                   | the URL's own `conn_id@`, else the store's default chain |
 """
 from __future__ import annotations
 
@@ -14,6 +16,9 @@ from dataclasses import dataclass
 WAREHOUSE_CONN_ID = "htx_warehouse"
 REGISTRY_API_CONN_ID = "htx_registry_api"
 LANDING_URL_SETTING = "HTX_LANDING_URL"
+# The Airflow connection holding an object store's credentials (e.g. an `aws` connection with
+# login/password or a role, and `endpoint_url` for a non-AWS S3 API in its extra).
+LANDING_CONN_SETTING = "HTX_LANDING_CONN_ID"
 # Names of the environment variables that carry the settings above.
 ENV_WAREHOUSE = "AIRFLOW_CONN_HTX_WAREHOUSE"
 ENV_REGISTRY_API = "AIRFLOW_CONN_HTX_REGISTRY_API"
@@ -60,12 +65,19 @@ def registry_api() -> RegistryApi:
 
 
 def landing_url() -> str:
-    url = os.environ.get(ENV_LANDING_URL)
-    if url:
-        return url
-    from airflow.sdk import Variable
-
-    url = Variable.get(LANDING_URL_SETTING, default=None)
+    url = _env_or_variable(LANDING_URL_SETTING)
     if not url:
         raise ValueError(f"{LANDING_URL_SETTING} is not set (env or Airflow variable)")
     return url
+
+
+def landing_conn_id() -> str | None:
+    return _env_or_variable(LANDING_CONN_SETTING)
+
+
+def _env_or_variable(name: str) -> str | None:
+    if os.environ.get(name):
+        return os.environ[name]
+    from airflow.sdk import Variable
+
+    return Variable.get(name, default=None) or None

@@ -65,9 +65,11 @@ def marts_health(dsn: str | None = None, now: datetime | None = None) -> dict:
         cur.execute("SELECT refreshed_at, indicator_rows, stale_feeds FROM mart.refresh_log"
                     " ORDER BY refreshed_at DESC LIMIT 1")
         last = cur.fetchone()
+        behind = freshness.marts_lag(cur)
         stale = freshness.marts_staleness(cur, now)
     return {"last_refresh": last[0] if last else None, "indicator_rows": last[1] if last else None,
-            "stale_feeds_at_refresh": (last[2] or []) if last else [], "stale": stale}
+            "stale_feeds_at_refresh": (last[2] or []) if last else [], "behind": behind,
+            "stale": stale}
 
 
 def render(feeds: list[FeedHealth], marts: dict, failures: list[dict], days: int = 7) -> str:
@@ -90,6 +92,9 @@ def render(feeds: list[FeedHealth], marts: dict, failures: list[dict], days: int
                  f"{', '.join(marts['stale_feeds_at_refresh']) or 'none'})")
     if marts["stale"]:
         lines.append(f"  STALE: {marts['stale']}")
+    elif marts["behind"]:
+        lines.append(f"  BEHIND: {marts['behind'].describe()}; htx_plan_marts refreshes them on"
+                     f" that Asset within minutes, or — paused — at its hourly check once unpaused")
     open_failures = [f for f in failures if f["resolved_by_batch"] is None]
     lines.append(f"\nFailed or rejected loads, last {days} day(s) (audit.failed_loads): "
                  f"{len(failures)}, "
