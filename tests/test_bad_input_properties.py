@@ -82,7 +82,7 @@ def stager():
             try:
                 rows = list(parser.parse_object(raw, source_object))
             except RejectedObject as err:
-                assert str(err).startswith(source_object + ": ")
+                assert str(err).endswith(" — " + source_object)  # the reason, then the file
                 return
             assert len(rows) == rows_in, "the parser yields every delivered row"
             runner = runners.setdefault(feed_name, SuiteRunner(feed_name))

@@ -166,9 +166,9 @@ def _refuse_divergent_csv(stream, url: str) -> None:
     while chunk := stream.read(SCAN_BYTES):
         window = tail + chunk
         if b"\\." in window:
-            raise NotBulkLoadable(f"{url}: holds a '\\.' sequence (COPY's end-of-data marker)")
+            raise NotBulkLoadable(f"holds a '\\.' sequence (COPY's end-of-data marker) — {url}")
         if b'"' in window and _MID_FIELD_QUOTE.search(window):
-            raise NotBulkLoadable(f"{url}: a quote inside a field")
+            raise NotBulkLoadable(f"a quote inside a field — {url}")
         tail = window[-2:]
 
 
@@ -190,7 +190,7 @@ def _copy_raw(cur, stream, columns: list[str], parser, encoding: str, url: str) 
     except DataError as err:
         cur.execute("ROLLBACK TO SAVEPOINT bulk_copy")
         detail = " ".join(str(err).split())
-        raise NotBulkLoadable(f"{url}: COPY cannot read it as the contract's CSV ({detail})") from None
+        raise NotBulkLoadable(f"COPY cannot read it as the contract's CSV ({detail}) — {url}") from None
     cur.execute("RELEASE SAVEPOINT bulk_copy")
     # Statistics for the typing query's plan (a temp table has none until analysed), and room
     # for its per-distinct-value hash tables (tens of thousands of taxpayers) in memory.

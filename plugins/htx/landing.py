@@ -5,14 +5,27 @@ ObjectStoragePath, so the same code serves the demo's folder and a production bu
 copies live under `_landed/<feed>/<batch>/`; sources' own drop folders are never modified.
 Delivered files are hashed and copied in CHUNK_BYTES pieces, so landing a 10 GB file takes no
 more memory than landing a 10 kB one.
+
+Any name works — spaces, Vietnamese letters, `[1]`, a tab: deliveries are found by listing the
+folders their pattern names and matching each name, never by handing a path to a glob. Links
+are never followed (a delivery that is a symbolic link, or sits below one, is refused by name
+and nothing of its target is read), nor is anything but a regular file read. On a local disk
+landed copies are created owner-only (files 0600 in folders 0700) from the first byte.
 """
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from htx.errors import PlatformError
+from htx.paths import open_private
 
 CHUNK_BYTES = 1 << 20
+LOCAL_PROTOCOLS = ("file", "local", "")
 
 
 @dataclass(frozen=True)
@@ -29,10 +42,19 @@ class Delivery:
     relative: str         # path under the zone's root: what the batch records as its source
     size_bytes: int
     mtime: float          # seconds since the epoch, as the store reports it
+    refused: str | None = None  # why it is not read at all (a link, not a regular file)
 
 
 class DeliveryChanged(RuntimeError):
     """A delivered file changed between its hashing and its landing: a source still writing."""
+
+
+class RefusedDelivery(Exception):
+    """A delivery that is not read at all: a symbolic link or not a regular file."""
+
+
+class LandingZoneUnwritable(PlatformError):
+    """The landing zone itself refused a copy: the platform's fault, not the delivery's."""
 
 
 def as_url(location: str) -> str:
@@ -40,10 +62,39 @@ def as_url(location: str) -> str:
     return location if "://" in location else Path(location).resolve().as_uri()
 
 
+def _storage_path(url: str):
+    """The ObjectStoragePath of a URL. A file:// URL is a percent-encoded path (RFC 8089),
+    which ObjectStoragePath would take literally (`a%20b`): it is decoded first."""
+    from airflow.sdk import ObjectStoragePath
+
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        return ObjectStoragePath("file://" + unquote(parts.path))
+    return ObjectStoragePath(url)
+
+
+def _is_local(path) -> bool:
+    return path.protocol in LOCAL_PROTOCOLS
+
+
+def open_delivery(path):
+    """A delivered object opened for reading. On a local disk the file must still be a regular
+    file and no link (O_NOFOLLOW: a file swapped for a link after the listing is refused too)."""
+    if not _is_local(path):
+        return path.open("rb")
+    import stat
+
+    descriptor = os.open(path.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise RefusedDelivery("refused: not a regular file (a device, a pipe or a socket)")
+    return os.fdopen(descriptor, "rb")
+
+
 def sha256_of(path) -> str:
     """The object's sha256, read in chunks."""
     digest = hashlib.sha256()
-    with path.open("rb") as source:
+    with open_delivery(path) as source:
         while chunk := source.read(CHUNK_BYTES):
             digest.update(chunk)
     return digest.hexdigest()
@@ -51,9 +102,7 @@ def sha256_of(path) -> str:
 
 class LandingZone:
     def __init__(self, url: str):
-        from airflow.sdk import ObjectStoragePath
-
-        self.root = ObjectStoragePath(as_url(url))
+        self.root = _storage_path(as_url(url))
 
     @classmethod
     def configured(cls) -> "LandingZone":
@@ -65,7 +114,8 @@ class LandingZone:
         """Land bytes received whole (an API page)."""
         digest = hashlib.sha256(data).hexdigest()
         target = self._target(feed, batch_id, name, digest)
-        target.write_bytes(data)
+        with self._create(target) as writer:
+            writer.write(data)
         return LandedObject(str(target), digest, len(data))
 
     def land_file(self, feed: str, batch_id: int, source, sha256: str) -> LandedObject:
@@ -74,7 +124,7 @@ class LandingZone:
         is refused instead of being landed under another content's name."""
         target = self._target(feed, batch_id, source.name, sha256)
         digest, size = hashlib.sha256(), 0
-        with source.open("rb") as reader, target.open("wb") as writer:
+        with open_delivery(source) as reader, self._create(target) as writer:
             while chunk := reader.read(CHUNK_BYTES):
                 digest.update(chunk)
                 writer.write(chunk)
@@ -82,26 +132,68 @@ class LandingZone:
         if digest.hexdigest() != sha256:
             target.unlink()
             raise DeliveryChanged(
-                f"{source} changed while it was being landed (sha256 {sha256[:12]}… when hashed,"
-                f" {digest.hexdigest()[:12]}… when copied); the next run lands it")
+                f"changed while it was being landed (sha256 {sha256[:12]}… when hashed,"
+                f" {digest.hexdigest()[:12]}… when copied); the next run lands it — {source}")
         return LandedObject(str(target), sha256, size)
 
     def _target(self, feed: str, batch_id: int, name: str, digest: str):
+        # Control characters (a tab, a newline) would be dropped from the landed copy's URL
+        # when it is read back: the copy's name, ours to choose, has none.
+        name = "".join("_" if ord(c) < 32 or ord(c) == 127 else c for c in name)
         stem, dot, suffix = name.rpartition(".")
         target = self.root / "_landed" / feed / f"batch-{batch_id:08d}" / (
             f"{stem}.{digest[:12]}{dot}{suffix}" if dot else f"{name}.{digest[:12]}")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if _is_local(target):
+                _private_folders(Path(self.root.path), Path(target.parent.path))
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise LandingZoneUnwritable(f"the landing zone refused a folder ({err})") from None
         return target
 
+    @staticmethod
+    def _create(target):
+        """A landed copy opened for writing: on a local disk created 0600 (never readable by
+        others, not even for an instant); elsewhere the store's own access rules apply."""
+        try:
+            return open_private(target.path) if _is_local(target) else target.open("wb")
+        except OSError as err:
+            raise LandingZoneUnwritable(f"the landing zone refused a copy ({err})") from None
+
     def deliveries(self, pattern: str) -> list[Delivery]:
-        """Objects a source dropped matching `pattern` (relative glob), oldest first: a re-sent
-        file, being newer, is processed after the version it corrects. Each is stat'ed once."""
-        found = []
-        for path in self.root.glob(pattern):
-            if path.is_file():
-                stat = path.stat()
-                found.append(Delivery(path, self.relative(path), stat.st_size, stat.st_mtime))
+        """Objects a source dropped matching `pattern` (`/`-separated, fnmatch per segment),
+        oldest first: a re-sent file, being newer, is processed after the version it corrects.
+        Links and anything but regular files come back refused, by name, with nothing read."""
+        found = list(self._matching(self.root.path, pattern.split("/")))
         return sorted(found, key=lambda d: (d.mtime, str(d.path)))
+
+    def _matching(self, folder: str, segments: list[str]):
+        try:
+            entries = self.root.fs.ls(folder, detail=True)
+        except FileNotFoundError:
+            return
+        for entry in entries:
+            name = entry["name"].rstrip("/").rsplit("/", 1)[-1]
+            if not fnmatchcase(name, segments[0]):
+                continue
+            kind = entry.get("type")
+            if len(segments) > 1 and kind == "directory" and not entry.get("islink"):
+                yield from self._matching(entry["name"], segments[1:])
+            elif len(segments) == 1 or entry.get("islink"):
+                yield self._delivery(entry)
+
+    def _delivery(self, entry: dict) -> Delivery:
+        relative = entry["name"][len(self.root.path.rstrip("/")) + 1:]
+        path = self.root / relative
+        if entry.get("islink"):
+            return Delivery(path, relative, 0, _lstat_mtime(path),
+                            "refused: a symbolic link (links are never followed)")
+        if entry.get("type") != "file":
+            return Delivery(path, relative, 0, _lstat_mtime(path),
+                            "refused: not a regular file (a folder, a device, a pipe or a socket)")
+        stat = path.stat()
+        return Delivery(path, relative, stat.st_size, stat.st_mtime)
 
     def relative(self, path) -> str:
         return str(path.relative_to(self.root))
@@ -113,7 +205,29 @@ class LandingZone:
         return ObjectStoragePath(url).read_bytes()
 
     def open(self, url: str):
-        """A landed object as a binary file object (a context manager), for streamed reads."""
+        """A landed object (its URL as `land` gave it) as a binary file object (a context
+        manager), for streamed reads."""
         from airflow.sdk import ObjectStoragePath
 
         return ObjectStoragePath(url).open("rb")
+
+
+def _lstat_mtime(path) -> float:
+    """The entry's own mtime (a link's, not its target's); 0 where the store has none."""
+    try:
+        return os.lstat(path.path).st_mtime if _is_local(path) else 0.0
+    except OSError:
+        return 0.0
+
+
+def _private_folders(root: Path, folder: Path) -> None:
+    """Create `folder` and its missing parents below `root`, each 0700 from the start."""
+    missing = []
+    while folder != root and not folder.is_dir():
+        missing.append(folder)
+        folder = folder.parent
+    for each in reversed(missing):
+        try:
+            each.mkdir(mode=0o700)
+        except FileExistsError:  # made by a concurrent landing
+            pass

@@ -39,11 +39,13 @@ class ParsedRow:
 
 
 class RejectedObject(Exception):
-    """The whole delivered object is unusable (not the contract's format): nothing of it loads."""
+    """The whole delivered object is unusable (not the contract's format): nothing of it loads.
+    Its message gives the reason first, then the object (a long landed path must not hide it)."""
 
     def __init__(self, source_object: str, message: str):
-        super().__init__(f"{source_object}: {message}")
+        super().__init__(f"{message} — {source_object}")
         self.source_object = source_object
+        self.reason = message
 
 
 def _jsonable(value: Any) -> Any:

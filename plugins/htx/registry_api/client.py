@@ -23,6 +23,10 @@ class RegistryApiError(Exception):
     """The API answered in a way retrying cannot fix (auth, bad request, malformed page)."""
 
 
+class RegistryApiUnreachable(RegistryApiError):
+    """Still unreachable or failing after every attempt: the task's own retry may find it back."""
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     attempts: int = 6            # per page
@@ -91,7 +95,8 @@ def _get(session, url: str, params: dict, policy: RetryPolicy, sleep) -> bytes:
                 raise RegistryApiError(f"registry API answered {status} for {url} {params}: "
                                        f"{response.text[:200]}")
         if attempt == policy.attempts:
-            raise RegistryApiError(f"registry API still failing after {attempt} attempts: {problem}")
+            raise RegistryApiUnreachable(
+                f"registry API still failing after {attempt} attempts: {problem}")
         if wait is None:
             wait = min(policy.max_delay_s, policy.base_delay_s * 2 ** (attempt - 1))
             wait *= random.uniform(0.5, 1.0)

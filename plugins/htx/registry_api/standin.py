@@ -4,7 +4,9 @@ Same path, paging, bearer token, `updated_since` (inclusive) and error behaviour
 Faults can be queued (`queue_faults`) to exercise the client: a 429 with `Retry-After`, a 5xx,
 a connection reset. Binds to 127.0.0.1 only.
 
-Run on its own: `python -m htx standin-api --port 8765 --token … --items items.jsonl`.
+Run on its own: `python -m htx standin-api --port 8765 < token-file` (the bearer token on standard
+input, never on the command line, where `ps` shows it to every local user), serving
+`.local/sample/registrations.json`.
 """
 from __future__ import annotations
 
