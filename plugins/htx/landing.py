@@ -145,7 +145,7 @@ class LandingZone:
             f"{stem}.{digest[:12]}{dot}{suffix}" if dot else f"{name}.{digest[:12]}")
         try:
             if _is_local(target):
-                _private_folders(Path(self.root.path), Path(target.parent.path))
+                _private_folders(Path(target.parent.path))
             else:
                 target.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -220,10 +220,10 @@ def _lstat_mtime(path) -> float:
         return 0.0
 
 
-def _private_folders(root: Path, folder: Path) -> None:
-    """Create `folder` and its missing parents below `root`, each 0700 from the start."""
+def _private_folders(folder: Path) -> None:
+    """Create `folder` and its missing parents, each 0700 from the start."""
     missing = []
-    while folder != root and not folder.is_dir():
+    while not folder.is_dir():
         missing.append(folder)
         folder = folder.parent
     for each in reversed(missing):
