@@ -56,7 +56,8 @@ def record_failure(dag_id: str, run_id: str, task_id: str, reason: str) -> list[
         return sorted(cur.fetchall())
 
 
-FAILED_LOAD_COLUMNS = ("feed", "batch_id", "status", "source_object", "landed_objects", "error",
+# The reason before the object, as everywhere.
+FAILED_LOAD_COLUMNS = ("feed", "batch_id", "status", "error", "source_object", "landed_objects",
                        "rows_in", "started_at", "finished_at", "dag_id", "run_id", "task_id",
                        "run_url", "resolved_by_batch")
 
