@@ -25,9 +25,10 @@ def prepare(warehouse_db: str = "htx_warehouse", metadata_db: str = "airflow") -
     """Set (in os.environ) and return every variable the project needs; start the local server
     only for what is not configured."""
     os.umask(PRIVATE_UMASK)
-    LOCAL_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
-    # Nobody else lists it (a server run as another user may only pass through: localpg).
-    LOCAL_DIR.chmod(LOCAL_DIR.stat().st_mode & 0o711)
+    if LOCAL_DIR.is_dir():
+        # Made before this rule, maybe: nobody else lists it (a server run as another user only
+        # passes through it, htx.localpg).
+        LOCAL_DIR.chmod(LOCAL_DIR.stat().st_mode & 0o711)
     env: dict[str, str] = {}
     if not os.environ.get(ENV_WAREHOUSE) or not os.environ.get(METADATA_ENV):
         server = localpg.ensure_running(databases=(metadata_db, warehouse_db))
