@@ -117,7 +117,7 @@ def _outcome(run: dict) -> str:
     if run.get("aborted"):
         return run["aborted"]
     if run.get("error") or run["rejected"]:
-        return "rejected: " + _last_error().split(" rejected: ", 1)[-1].split("; file ")[0][:100]
+        return "rejected: " + _last_error().rpartition(" — ")[0][:100]   # the reason, no file
     loaded = sum(batch["rows_loaded"] for batch in run["published"])
     quarantined = sum(batch["rows_quarantined"] for batch in run["published"])
     return f"{loaded:,} rows loaded, {quarantined:,} quarantined"

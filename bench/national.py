@@ -150,12 +150,13 @@ def raw_copy_seconds(dsn: str, path: Path) -> float:
 
 
 def deliver(path: Path, landing: Path) -> None:
-    """The tax department's drop: the file appears as tax/to_khai_202410.csv (a symlink, so a
-    10M-row file is not copied before the measurement)."""
+    """The tax department's drop: the file appears as tax/to_khai_202410.csv (a hard link, so a
+    10M-row file is not copied before the measurement; a symbolic link would be refused, as any
+    link in a drop folder is)."""
     target = landing / "tax" / "to_khai_202410.csv"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)
-    target.symlink_to(path)
+    os.link(path, target)
 
 
 def run_ingest(feed: str, landing: Path, guard_mib: int, must_succeed: bool = True) -> dict:

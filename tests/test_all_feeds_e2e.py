@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 from psycopg2 import sql
 
-from conftest import SEED_FIGURES, SERVER, query
+from conftest import SEED_FIGURES, SERVER, as_dags_login, query
 from htx import db, localpg, sample
 from htx.cli import run_dag
 from htx.feeds.config import FEEDS
@@ -63,11 +63,11 @@ def province(tmp_path_factory, airflow_db):
     standin = RegistryStandIn(generate(), token).start()
     saved = {k: os.environ.get(k) for k in
              ("AIRFLOW_CONN_HTX_WAREHOUSE", "HTX_LANDING_URL", "AIRFLOW_CONN_HTX_REGISTRY_API")}
+    migrate(dsn)
     os.environ.update({
-        "AIRFLOW_CONN_HTX_WAREHOUSE": dsn, "HTX_LANDING_URL": str(landing),
+        "AIRFLOW_CONN_HTX_WAREHOUSE": as_dags_login(dsn), "HTX_LANDING_URL": str(landing),
         "AIRFLOW_CONN_HTX_REGISTRY_API":
             f'{{"conn_type": "http", "host": "{standin.base_url}", "password": "{token}"}}'})
-    migrate(dsn)
     run_dag("htx_feed_registrations")
     sample.write_drops(landing, generate())
     states = {feed.name: run_dag(feed.dag_id, must_succeed=False).state for feed in FILE_FEEDS}

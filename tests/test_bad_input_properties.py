@@ -85,7 +85,7 @@ def stager():
             try:
                 rows = list(parser.parse_object(raw, source_object))
             except RejectedObject as err:
-                assert str(err).endswith("; file " + source_object)  # reason first, then file
+                assert str(err).endswith(" — " + source_object)  # the reason, then the file
                 return
             assert len(rows) == rows_in, "the parser yields every delivered row"
             runner = runners.setdefault(feed_name, SuiteRunner(feed_name))

@@ -31,6 +31,41 @@ def test_every_dag_has_owner_tags_retries_and_a_failure_callback(dagbag):
             assert task.on_failure_callback, (dag_id, task.task_id)
 
 
+def test_every_task_has_the_execution_timeout_of_its_kind(dagbag):
+    from htx.dag_factory import TASK_TIMEOUTS
+
+    for dag_id, dag in dagbag.dags.items():
+        for task in dag.tasks:
+            assert task.execution_timeout == TASK_TIMEOUTS[task.task_id], (dag_id, task.task_id)
+
+
+def _parsed_with(env: dict) -> tuple[dict, dict]:
+    """(task id → execution timeout in seconds and retry delay, import errors) of a DAG folder
+    parsed in a fresh process with these settings."""
+    import json
+    import os
+
+    code = ("import json; from airflow.dag_processing.dagbag import DagBag\n"
+            f"bag = DagBag(dag_folder={str(DAGS_DIR)!r})\n"
+            "print(json.dumps([{t.task_id: [t.execution_timeout.total_seconds(),"
+            " t.retry_delay.total_seconds()] for d in bag.dags.values() for t in d.tasks},"
+            " {k: str(v) for k, v in bag.import_errors.items()}]))")
+    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, **env},
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return tuple(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_timeouts_and_the_retry_delay_are_settings():
+    tasks, errors = _parsed_with({"HTX_TIMEOUT_VALIDATE_AND_STAGE": "90",
+                                  "HTX_RETRY_DELAY_SECONDS": "7"})
+    assert errors == {}
+    assert tasks["validate_and_stage"] == [90, 7] and tasks["publish"] == [15 * 60, 7]
+    _, errors = _parsed_with({"HTX_TIMEOUT_PUBLISH": "soon"})
+    assert errors and all("HTX_TIMEOUT_PUBLISH must be a whole number of seconds" in e
+                          for e in errors.values())
+
+
 def test_feed_dags_are_scheduled_and_have_the_one_shape(dagbag):
     feeds = [d for d in dagbag.dags.values() if d.dag_id.startswith("htx_feed_")]
     for dag in feeds:

@@ -24,7 +24,7 @@ import psycopg2
 import pytest
 
 from browser_support import chromium, rendered_dom
-from conftest import ROOT, SERVER, query
+from conftest import ROOT, SERVER, as_dags_login, query
 from htx import exports, localpg, pipeline, sample
 from htx.cli import main, run_dag
 from htx.exports.labels import number_vi
@@ -59,13 +59,13 @@ def province(tmp_path_factory, airflow_db):
     landing, export_dir = tmp_path_factory.mktemp("landing"), tmp_path_factory.mktemp("exports")
     token = secrets.token_urlsafe(12)
     standin = RegistryStandIn(generate(), token).start()
-    settings = {"AIRFLOW_CONN_HTX_WAREHOUSE": dsn, "HTX_LANDING_URL": str(landing),
+    migrate(dsn)
+    settings = {"AIRFLOW_CONN_HTX_WAREHOUSE": as_dags_login(dsn), "HTX_LANDING_URL": str(landing),
                 "HTX_EXPORT_DIR": str(export_dir), "AIRFLOW_CONN_HTX_REGISTRY_API": json.dumps(
                     {"conn_type": "http", "host": standin.base_url, "password": token})}
     saved = {key: os.environ.get(key) for key in settings}
     os.environ.update(settings)
     try:
-        migrate(dsn)
         sample.write_drops(landing, generate())
         sample.deliver_resends(landing)   # the final state of every delivery at once
         run = pipeline.RunInfo("test_exports", "load-sample", "load")

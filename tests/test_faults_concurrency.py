@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from conftest import query
+from conftest import as_dags_login, query
 from faults_support import Gate, drop, in_thread, run_feed, snapshot, tax_file
 from htx import pipeline
 
@@ -48,7 +48,7 @@ def clean(tmp_path_factory):
         saved = {k: os.environ[k] for k in ("AIRFLOW_CONN_HTX_WAREHOUSE", "HTX_LANDING_URL")}
         with fresh_warehouse() as dsn:
             try:
-                os.environ.update({"AIRFLOW_CONN_HTX_WAREHOUSE": dsn,
+                os.environ.update({"AIRFLOW_CONN_HTX_WAREHOUSE": as_dags_login(dsn),
                                    "HTX_LANDING_URL": str(landing)})
                 run_feed(feed, run)
                 return snapshot(dsn, landing)

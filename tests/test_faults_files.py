@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from psycopg2 import sql
 
-from conftest import query
+from conftest import as_dags_login, query
 from faults_support import fresh_warehouse
 from htx import db, pipeline
 from htx.feeds.config import FEEDS
@@ -187,7 +187,9 @@ class Result:
 
 
 def corpus_files() -> list[str]:
-    return sorted(str(p.relative_to(CORPUS)) for p in CORPUS.glob("*/*") if p.is_file())
+    """Each feed's folder of the corpus (isolation/ feeds the isolation tests)."""
+    return sorted(str(p.relative_to(CORPUS)) for feed in FEEDS
+                  for p in (CORPUS / feed).glob("*") if p.is_file())
 
 
 def test_no_committed_corpus_file_is_big():
@@ -225,7 +227,8 @@ def corpus(tmp_path_factory):
     paths.update(made.write_large(large))
     saved = {k: os.environ.get(k) for k in ("AIRFLOW_CONN_HTX_WAREHOUSE", "HTX_LANDING_URL")}
     with fresh_warehouse() as dsn:
-        os.environ.update({"AIRFLOW_CONN_HTX_WAREHOUSE": dsn, "HTX_LANDING_URL": str(landing)})
+        os.environ.update({"AIRFLOW_CONN_HTX_WAREHOUSE": as_dags_login(dsn),
+                           "HTX_LANDING_URL": str(landing)})
         try:
             results: dict[str, Result] = {}
             runners: dict[str, SuiteRunner] = {}

@@ -11,7 +11,7 @@ import signal
 import pytest
 from psycopg2 import sql
 
-from conftest import query
+from conftest import as_dags_login, query
 from faults_support import (Gate, drop, fresh_warehouse, run_feed, snapshot, start_step,
                             tax_file, wait_until_gone)
 from htx import pipeline
@@ -30,7 +30,8 @@ def clean_run(tmp_path_factory):
     saved["HTX_LANDING_URL"] = os.environ.get("HTX_LANDING_URL")
     with fresh_warehouse() as dsn:
         try:
-            os.environ.update({"AIRFLOW_CONN_HTX_WAREHOUSE": dsn, "HTX_LANDING_URL": str(landing)})
+            os.environ.update({"AIRFLOW_CONN_HTX_WAREHOUSE": as_dags_login(dsn),
+                               "HTX_LANDING_URL": str(landing)})
             run_feed(FEED, RUN)
             return snapshot(dsn, landing)
         finally:

@@ -8,7 +8,7 @@ share the main one), taken while the load is stopped inside its COPY (faults_sup
 import psycopg2
 import pytest
 
-from conftest import query
+from conftest import as_dags_login, query
 from faults_support import (Gate, drop, fresh_warehouse, in_thread, run_feed, second_server,
                             snapshot, tax_file)
 from htx import localpg, pipeline
@@ -27,7 +27,7 @@ def delivered(landing):
 def test_a_restart_during_a_load_fails_the_task_cleanly_and_the_retry_loads_it(
         delivered, monkeypatch, tmp_path):
     with second_server() as (server, datadir), fresh_warehouse(server) as dsn:
-        monkeypatch.setenv("AIRFLOW_CONN_HTX_WAREHOUSE", dsn)
+        monkeypatch.setenv("AIRFLOW_CONN_HTX_WAREHOUSE", as_dags_login(dsn))
         (batch,) = pipeline.extract_to_landing(FEED, RUN)
         with Gate(dsn, "staging.tax_declarations", "NEW.source_row = 6") as gate:
             thread, outcome = in_thread(pipeline.validate_and_stage, FEED, batch)
@@ -52,6 +52,6 @@ def test_a_restart_during_a_load_fails_the_task_cleanly_and_the_retry_loads_it(
     drop(clean_landing, FILE, tax_file())
     monkeypatch.setenv("HTX_LANDING_URL", str(clean_landing))
     with fresh_warehouse() as dsn:
-        monkeypatch.setenv("AIRFLOW_CONN_HTX_WAREHOUSE", dsn)
+        monkeypatch.setenv("AIRFLOW_CONN_HTX_WAREHOUSE", as_dags_login(dsn))
         run_feed(FEED, RUN)
         assert after_restart == snapshot(dsn, clean_landing)

@@ -170,7 +170,7 @@ def test_a_file_not_in_the_contract_is_rejected_naming_it_and_the_fault(kwargs, 
     with pytest.raises(RejectedObject) as raised:
         parse(annex_bytes(**kwargs))
     message = str(raised.value)
-    assert says in message and message.endswith(f"; file {NAME}")  # the reason, then the file
+    assert says in message and message.endswith(f" — {NAME}")  # the reason, then the file
 
 
 @pytest.mark.parametrize("name", ["plan_targets/chi_tieu.xlsx", "plan_targets/targets_2024.xlsx",

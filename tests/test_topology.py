@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import SEED_FIGURES, SERVER, query
+from conftest import SEED_FIGURES, SERVER, as_dags_login, query
 from htx import localpg, sample, stack
 from htx.feeds.config import FEEDS
 from htx.migrate import migrate
@@ -224,7 +224,8 @@ def topology(tmp_path_factory, s3_server, alert_receivers):  # noqa: F811
         running.start("redis", ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
                                 "--save", "", "--appendonly", "no", "--daemonize", "no"], {})
         env = _deployment_env(
-            SERVER.uri(meta), SERVER.uri(warehouse), f"redis://127.0.0.1:{redis_port}/0",
+            SERVER.uri(meta), as_dags_login(SERVER.uri(warehouse)),
+            f"redis://127.0.0.1:{redis_port}/0",
             api_port, landing, json.dumps({"conn_type": "http", "host": standin.base_url,
                                            "password": token}), folder / "passwords.json")
         api_url = f"http://127.0.0.1:{api_port}"

@@ -161,7 +161,7 @@ def test_a_value_beyond_a_limit_is_refused_naming_the_limit_and_the_cell(bounds,
     with pytest.raises(RejectedObject) as caught:
         with open_workbook(raw, "lending/x.xlsx", bounds) as book:
             book.rows("Trang 1", columns=[1])   # limits hold for unwanted columns too
-    assert message in str(caught.value) and str(caught.value).endswith("; file lending/x.xlsx")
+    assert message in str(caught.value) and str(caught.value).endswith(" — lending/x.xlsx")
 
 
 def test_empty_and_styled_cells_count_against_no_limit():
@@ -174,5 +174,5 @@ def test_empty_and_styled_cells_count_against_no_limit():
 def test_a_cell_whose_value_is_not_its_type_is_refused_naming_the_cell():
     raw = handmade(sheet=SHEET.replace('<c r="A2"><v>42</v>', '<c r="A2"><v>bốn hai</v>'))
     with pytest.raises(RejectedObject, match=r"^cell A2 holds 'bốn hai', not a value of its "
-                                             r"type 'n'; file x\.xlsx$"):
+                                             r"type 'n' — x\.xlsx$"):
         by_htx(raw)

@@ -163,15 +163,16 @@ def _read_header(stream, parser, encoding: str, url: str) -> list[str]:
     longest = limits.CSV_LINE_CHARS.value()
     first = stream.readline(longest + 1)
     if b"\r" in first.removesuffix(b"\r\n"):
-        raise NotBulkLoadable(f"a CR alone ends a line: {url}")
+        raise NotBulkLoadable(f"a CR alone ends a line — {url}")
     if len(first) > longest:
-        raise NotBulkLoadable(f"the header line is {longest:,} bytes or longer: {url}")
+        raise NotBulkLoadable(f"the header line is {longest:,} bytes or longer — {url}")
     text = unicodedata.normalize("NFC", first.decode(encoding)).rstrip("\r\n")
     try:
         header = next(csv.reader(io.StringIO(text), delimiter=parser.DELIMITER, quotechar='"'),
                       None)
     except csv.Error as err:
-        raise NotBulkLoadable(f"the header is no CSV the bulk reader takes ({err}): {url}") from None
+        raise NotBulkLoadable(f"the header is no CSV the bulk reader takes ({err})"
+                              f" — {url}") from None
     return parser.check_header(header if first else None, url)
 
 
@@ -183,17 +184,17 @@ def _refuse_divergent_csv(stream, url: str) -> None:
     while chunk := stream.read(SCAN_BYTES):
         window = carry + chunk
         if b"\\" in window and b"\\." in window:   # a byte first: found far faster than a pair
-            raise NotBulkLoadable(f"holds a '\\.' sequence (COPY's end-of-data marker): {url}")
+            raise NotBulkLoadable(f"holds a '\\.' sequence (COPY's end-of-data marker) — {url}")
         if b'"' in window and (_MID_FIELD_QUOTE.search(window) or _quoted_line_break(window)):
-            raise NotBulkLoadable(f"a quote inside a field, or a quoted line break: {url}")
+            raise NotBulkLoadable(f"a quote inside a field, or a quoted line break — {url}")
         if b"\r" in window and _LONE_CR.search(window):
-            raise NotBulkLoadable(f"a CR alone ends a line: {url}")
+            raise NotBulkLoadable(f"a CR alone ends a line — {url}")
         if _holds_long_line(window, longest):
             raise NotBulkLoadable(f"a line of {longest:,} bytes or more, which the row limit "
-                                  f"{limits.CSV_LINE_CHARS.setting} may refuse: {url}")
+                                  f"{limits.CSV_LINE_CHARS.setting} may refuse — {url}")
         carry = window[window.rfind(b"\n") + 1:]
     if carry.endswith(b"\r"):
-        raise NotBulkLoadable(f"a CR alone ends the last line: {url}")
+        raise NotBulkLoadable(f"a CR alone ends the last line — {url}")
 
 
 def _holds_long_line(window: bytes, longest: int) -> bool:
@@ -234,7 +235,8 @@ def _copy_raw(cur, stream, columns: list[str], parser, encoding: str, url: str) 
     except DataError as err:
         cur.execute("ROLLBACK TO SAVEPOINT bulk_copy")
         detail = " ".join(str(err).split())
-        raise NotBulkLoadable(f"COPY cannot read it as the contract's CSV ({detail}): {url}") from None
+        raise NotBulkLoadable(f"COPY cannot read it as the contract's CSV ({detail})"
+                              f" — {url}") from None
     cur.execute("RELEASE SAVEPOINT bulk_copy")
     # Statistics for the typing query's plan (a temp table has none until analysed), and room
     # for its per-distinct-value hash tables (tens of thousands of taxpayers) in memory.

@@ -17,11 +17,13 @@ import argparse
 import json
 import os
 import secrets
+import subprocess
 import sys
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
+from htx.errors import printable, with_object
 from htx.settings import ENV_REGISTRY_API
 
 
@@ -36,9 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="apply warehouse migrations")
     indicators = commands.add_parser("indicators", help="print one period's indicators")
     _period_args(indicators)
-    standin = commands.add_parser("standin-api", help="serve the sample as the registration API")
+    standin = commands.add_parser(
+        "standin-api", help="serve the sample as the registration API (the token on stdin)")
     standin.add_argument("--port", type=int, default=8765)
-    standin.add_argument("--token", required=True)
     export = commands.add_parser("export", help="one period's XLSX tables and HTML report")
     _period_args(export)
     export.add_argument("--out", type=Path, help="folder (default: HTX_EXPORT_DIR, .local/exports)")
@@ -188,18 +190,35 @@ def _start_registry_standin(running, env: dict[str, str]) -> str:
     items_file = LOCAL_DIR / "sample" / "registrations.json"
     items_file.parent.mkdir(parents=True, exist_ok=True)
     items_file.write_text(json.dumps(generate(), ensure_ascii=False))
-    token, port = secrets.token_urlsafe(16), stack.free_port()
-    running.start("registry-standin", [sys.executable, "-m", "htx", "standin-api", "--port",
-                                       str(port), "--token", token], env)
+    port = stack.free_port()
+    _, token = start_standin_api(port, running, env)
     return json.dumps({"conn_type": "http", "host": f"http://127.0.0.1:{port}", "password": token})
+
+
+def start_standin_api(port: int, running=None,
+                      env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """`standin-api` in its own process with a new token, handed over on its standard input
+    (htx.stack.popen: never on its command line); one of `running`'s processes (a Stack: its
+    log, stopped with it) when given."""
+    from htx import stack
+
+    token = secrets.token_urlsafe(16)
+    argv = [sys.executable, "-m", "htx", "standin-api", "--port", str(port)]
+    if running is not None:
+        return running.start("registry-standin", argv, env, secret_input=token + "\n"), token
+    return stack.popen(argv, secret_input=token + "\n"), token
 
 
 def _standin_api(args) -> int:
     from htx.paths import LOCAL_DIR
     from htx.registry_api.standin import RegistryStandIn
 
+    token = sys.stdin.readline().strip()
+    if not token:
+        print("standin-api: give the bearer token on standard input", file=sys.stderr)
+        return 2
     items = json.loads((LOCAL_DIR / "sample" / "registrations.json").read_text())
-    server = RegistryStandIn(items, args.token, port=args.port)
+    server = RegistryStandIn(items, token, port=args.port)
     print(f"registration API stand-in on {server.base_url}", flush=True)
     server.server.serve_forever()
     return 0
@@ -287,7 +306,7 @@ def _print_rejections(dag_id: str, run_id: str) -> None:
         cur.execute("SELECT source_object, error FROM audit.load_batch WHERE dag_id = %s"
                     " AND run_id = %s AND status IN ('rejected', 'failed')", (dag_id, run_id))
         for source_object, error in cur.fetchall():
-            print(f"  not loaded: {source_object}: {error}")
+            print(f"  not loaded: {with_object(error or '', source_object)}")
 
 
 def _redact(uri: str) -> str:
@@ -314,10 +333,11 @@ def _print_batches() -> None:
     print("\nLoad batches (audit.load_batch): rows in = loaded + quarantined")
     for batch_id, feed, status, source, rows_in, loaded, bad in batches:
         counts = f"in {rows_in}, loaded {loaded}, quarantined {bad}" if rows_in is not None else ""
-        print(f"  #{batch_id:<3} {feed:<20} {status:<9} {source[:48]:<48} {counts}")
-    print("\nQuarantined rows (quarantine.<feed>): file, row, reason")
+        print(f"  #{batch_id:<3} {feed:<20} {status:<9} {printable(source)[:48]:<48} {counts}")
+    print("\nQuarantined rows (quarantine.<feed>): reason — file, row")
     for feed, batch_id, source_object, row, reason in quarantined:
-        print(f"  {feed} #{batch_id} {source_object.rsplit('/', 1)[-1]} row {row}: {reason}")
+        print(f"  {reason} — {printable(source_object.rsplit('/', 1)[-1])} row {row}"
+              f" ({feed} #{batch_id})")
 
 
 def _print_indicators(start: date, end: date) -> None:

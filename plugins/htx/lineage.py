@@ -25,6 +25,7 @@ from functools import partial
 from typing import Callable
 
 from airflow.providers.standard.decorators.python import _PythonDecoratedOperator
+from airflow.providers.standard.decorators.short_circuit import _ShortCircuitDecoratedOperator
 
 from htx.feeds.config import FEEDS, Feed
 
@@ -67,6 +68,7 @@ DATA_DOCS = TaskLineage(
     (_table("audit.validation_result"), *(_table(f.quarantine_table) for f in FEEDS.values())),
     (Dataset("folder", "data_docs"),))
 STEPS = {
+    "needs_refresh": TaskLineage((_table("audit.load_batch"), _table("mart.refresh_log"))),
     "refresh_marts": TaskLineage(tuple(_table(f.core_table) for f in FEEDS.values()), MARTS),
     "write_exports": TaskLineage(MARTS, (Dataset("folder", "exports"),)),
     "check_freshness": TaskLineage((_table("audit.load_batch"), _table("mart.refresh_log"))),
@@ -89,15 +91,22 @@ class LineageTaskOperator(_PythonDecoratedOperator):
                                outputs=named(self.htx_lineage.outputs))
 
 
+class LineageShortCircuitOperator(LineageTaskOperator, _ShortCircuitDecoratedOperator):
+    """A `@task.short_circuit` operator (a false result skips what follows) that reports its
+    TaskLineage to OpenLineage."""
+
+
 def lineage_tasks(lineage_for: Callable[[str], TaskLineage]):
-    """A decorator used like `@task` (bare or with arguments) whose task `t` reports
-    `lineage_for(t's task id)`."""
+    """A decorator used like `@task` (bare or with arguments; `short_circuit=True` for
+    `@task.short_circuit`) whose task `t` reports `lineage_for(t's task id)`."""
     from airflow.sdk.bases.decorator import task_decorator_factory
 
-    def decorate(python_callable=None, **task_kwargs):
+    def decorate(python_callable=None, *, short_circuit: bool = False, **task_kwargs):
+        operator = LineageShortCircuitOperator if short_circuit else LineageTaskOperator
+
         def make(function):
             lineage = lineage_for(task_kwargs.get("task_id", function.__name__))
-            return task_decorator_factory(function, decorated_operator_class=LineageTaskOperator,
+            return task_decorator_factory(function, decorated_operator_class=operator,
                                           htx_lineage=lineage, **task_kwargs)
         return make(python_callable) if python_callable else make
     return decorate

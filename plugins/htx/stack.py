@@ -48,6 +48,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def popen(argv: list[str], env: dict[str, str] | None = None, secret_input: str | None = None,
+          **options) -> subprocess.Popen:
+    """A process with nothing on its standard input but `secret_input` (a token), written and
+    closed: a command line is visible to every local user (`ps`), a pipe to no one."""
+    process = subprocess.Popen(argv, env=env, **options, stdin=(
+        subprocess.DEVNULL if secret_input is None else subprocess.PIPE))
+    if secret_input is not None:
+        process.stdin.write(secret_input.encode("utf-8"))
+        process.stdin.close()
+    return process
+
+
 def airflow(*args: str) -> list[str]:
     """The `airflow` command of this interpreter's environment."""
     return [str(Path(sys.executable).parent / "airflow"), *args]
@@ -97,10 +109,11 @@ class Stack:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
+    def start(self, name: str, argv: list[str], env: dict[str, str] | None,
+              secret_input: str | None = None) -> subprocess.Popen:
         with open(self.log_dir / f"{name}.log", "ab") as log:
-            process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                       stdin=subprocess.DEVNULL, start_new_session=True)
+            process = popen(argv, env, secret_input, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
         self.processes[name] = process
         return process
 

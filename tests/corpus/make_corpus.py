@@ -380,6 +380,8 @@ def plan_target_files() -> None:
         target(9, "QTDND_NPL_RATIO", value=101),                               # 13: target
         target(10, "HTX_WORKERS", value=70000), target(11, "HTX_WORKERS", value=71000),  # 14, 15
     ]))
+
+
 # --- beyond the limits (htx.limits): inputs that crashed a task or ate the worker ------------
 
 MIB = 1 << 20
@@ -522,6 +524,29 @@ LARGE = {
 }
 
 
+# --- one delivery never fails another: tests/test_delivery_isolation.py, tests/test_demo_poisoned.py
+
+# Taxpayer names that the isolation tests forbid, by a CHECK constraint of their own, in staging
+# (the COPY fails) or in core (the merge fails): a delivery whose data the warehouse refuses.
+REFUSED_IN_STAGING = "Hợp tác xã Bị Từ Chối Khi Nạp"
+REFUSED_IN_CORE = "Hợp tác xã Bị Từ Chối Khi Gộp"
+
+
+def isolation_files() -> None:
+    write("isolation/tax_good.csv", tax_csv([tax_row(C), tax_row(D, period="Q3/2024")]).encode())
+    write("isolation/tax_version_a.csv",
+          tax_csv([tax_row(A, revenue="1.000.000"), tax_row(B, revenue="2.000.000")]).encode())
+    write("isolation/tax_version_b.csv",
+          tax_csv([tax_row(A, revenue="1.500.000"), tax_row(B, revenue="2.500.000")]).encode())
+    write("isolation/tax_refused_in_staging.csv",
+          tax_csv([tax_row(E), tax_row(F, name=REFUSED_IN_STAGING)]).encode())
+    write("isolation/tax_refused_in_core.csv",
+          tax_csv([tax_row(G, name=REFUSED_IN_CORE), tax_row(E)]).encode())
+    # A number no integer holds (1e308 members): the parser's Decimal arithmetic raises
+    # InvalidOperation, an error no rule foresaw.
+    write("isolation/credit_fund_huge_float.json", dump(fund_report(members=1e308)))
+
+
 if __name__ == "__main__":
     tax_files()
     annual_files()
@@ -530,4 +555,5 @@ if __name__ == "__main__":
     registration_files()
     plan_target_files()
     limit_files()
+    isolation_files()
     print(f"corpus written under {HERE}")

@@ -46,10 +46,10 @@ class ParsedRow:
 
 class RejectedObject(Exception):
     """The whole delivered object is unusable (not the contract's format): nothing of it loads.
-    Its message gives the reason first, then the object."""
+    Its message gives the reason first, then the object (a long landed path must not hide it)."""
 
     def __init__(self, source_object: str, message: str):
-        super().__init__(f"{message}; file {source_object}")
+        super().__init__(f"{message} — {source_object}")
         self.source_object, self.reason = source_object, message
 
 

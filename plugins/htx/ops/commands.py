@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from htx.errors import printable
+
 
 def add_parsers(commands) -> None:
     """Register the commands on `python -m htx`'s subparsers; each carries its handler."""
@@ -81,8 +83,9 @@ def _quarantine(args: argparse.Namespace) -> int:
     _prepare()
     rows = quarantined(args.feed, args.batch, args.limit)
     for row in rows:
-        print(f"{row['feed']} batch {row['batch_id']} {row['file']} row {row['source_row']}: "
-              f"{row['reason']}\n    {json.dumps(row['record'], ensure_ascii=False)}")
+        print(f"{row['reason']} — {printable(row['file'])} row {row['source_row']} (batch"
+              f" {row['batch_id']}, {row['feed']})\n    "
+              f"{json.dumps(row['record'], ensure_ascii=False)}")
     print(f"{len(rows)} quarantined row(s) shown" + (f" (limit {args.limit})"
                                                     if len(rows) == args.limit else ""))
     return 0

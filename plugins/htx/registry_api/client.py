@@ -38,6 +38,10 @@ class PullRejected(RegistryApiError):
     """What the pull delivered cannot load, whatever retrying: nothing of the pull may load."""
 
 
+class RegistryApiUnreachable(RegistryApiError):
+    """Still unreachable or failing after every attempt: the task's own retry may find it back."""
+
+
 class _SlowPage(Exception):
     """A page still arriving when its read time ran out (transient: retried)."""
 
@@ -103,16 +107,17 @@ class _Progress:
         self.pulled_bytes += len(body)
         if self.pulled_bytes > self.bounds.pull_bytes:
             limit = limits.API_PULL_BYTES.named(self.bounds.pull_bytes)
-            raise PullRejected(f"the pull passed its limit of {limit} at page {number}; {request}")
+            raise PullRejected(f"the pull passed its limit of {limit} at page {number}"
+                               f" — {request}")
         items, token = _page(body, request)
         if token and token in self.tokens:
             raise PullRejected(f"the API sent next_page_token {_short(token)!r} a second time, on "
-                               f"page {number}: the pull would never end; {request}")
+                               f"page {number}: the pull would never end — {request}")
         self._advances(number, items, token, request)
         if token and number >= self.bounds.pages:
             raise PullRejected(f"the pull reached its limit of "
                                f"{limits.API_PAGES.named(self.bounds.pages)} with pages still to "
-                               f"come; {request}")
+                               f"come — {request}")
         if token:
             self.tokens.add(token)
         return token
@@ -124,15 +129,15 @@ class _Progress:
             self.empty_in_a_row = self.empty_in_a_row + 1 if token else 0
             if self.empty_in_a_row > MAX_EMPTY_PAGES_IN_A_ROW:
                 raise PullRejected(f"{self.empty_in_a_row} empty pages in a row, each with a "
-                                   "next_page_token: the page sequence does not advance; "
+                                   "next_page_token: the page sequence does not advance — "
                                    f"{request}")
             return
         self.empty_in_a_row = 0
         digest = hashlib.sha256(json.dumps(items, sort_keys=True).encode()).hexdigest()
         if digest in self.pages:
             raise PullRejected(f"page {number} repeats the items of page {self.pages[digest]} "
-                               f"under a new next_page_token: the page sequence does not advance;"
-                               f" {request}")
+                               f"under a new next_page_token: the page sequence does not advance"
+                               f" — {request}")
         self.pages[digest] = number
 
 
@@ -147,9 +152,9 @@ def _page(body: bytes, request: str) -> tuple[list, str | None]:
         if not isinstance(items, list) or not isinstance(token, (str, type(None))):
             raise TypeError("'items' must be a list and 'next_page_token' a string or null")
     except RejectedObject as err:
-        raise PullRejected(f"malformed page: {err.reason}; {request}") from None
+        raise PullRejected(f"malformed page: {err.reason} — {request}") from None
     except (UnicodeDecodeError, KeyError, TypeError) as err:
-        raise PullRejected(f"malformed page: {type(err).__name__}: {err}; {request}") from None
+        raise PullRejected(f"malformed page: {type(err).__name__}: {err} — {request}") from None
     return items, token
 
 
@@ -175,8 +180,8 @@ def _get(session, url: str, params: dict, request: str, policy: RetryPolicy, sle
                     return _body(response, request, bounds)
                 if status in (401, 403):
                     raise RegistryApiError(
-                        f"registry API refused the token ({status}) for {url}: check the "
-                        "password (bearer token) of connection htx_registry_api")
+                        f"registry API refused the token ({status}): check the password (bearer"
+                        f" token) of connection htx_registry_api — {request}")
                 if status == 429:
                     wait = _retry_after(response.headers.get("Retry-After"), policy)
                     problem = f"429 Too Many Requests (Retry-After {wait:g}s)"
@@ -184,7 +189,7 @@ def _get(session, url: str, params: dict, request: str, policy: RetryPolicy, sle
                     problem = f"{status} server error"
                 else:
                     text = response.raw.read1(1024).decode("utf-8", "replace")
-                    raise RegistryApiError(f"registry API answered {status}: {text[:200]}; "
+                    raise RegistryApiError(f"registry API answered {status}: {text[:200]} — "
                                            f"{request}")
         except (requests.ConnectionError, requests.Timeout,
                 requests.exceptions.ChunkedEncodingError, urllib3.exceptions.HTTPError,
@@ -193,7 +198,8 @@ def _get(session, url: str, params: dict, request: str, policy: RetryPolicy, sle
             # transient as a reset before the answer, and retried the same way.
             problem = f"{type(err).__name__}: {err}"
         if attempt == policy.attempts:
-            raise RegistryApiError(f"registry API still failing after {attempt} attempts: {problem}")
+            raise RegistryApiUnreachable(
+                f"registry API still failing after {attempt} attempts: {problem} — {request}")
         if wait is None:
             wait = min(policy.max_delay_s, policy.base_delay_s * 2 ** (attempt - 1))
             wait *= random.uniform(0.5, 1.0)
@@ -210,13 +216,13 @@ def _body(response, request: str, bounds: _Bounds) -> bytes:
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit:
         raise PullRejected(f"a page of {int(declared):,} bytes, beyond the limit of "
-                           f"{limits.JSON_BYTES.named(limit)}; {request}")
+                           f"{limits.JSON_BYTES.named(limit)} — {request}")
     body, deadline = bytearray(), time.monotonic() + bounds.page_seconds
     while chunk := response.raw.read1(READ_BYTES, decode_content=True):
         body += chunk
         if len(body) > limit:
             raise PullRejected(f"a page larger than the limit of {limits.JSON_BYTES.named(limit)}"
-                               f"; {request}")
+                               f" — {request}")
         if time.monotonic() > deadline:
             raise _SlowPage(f"the page was still arriving after "
                             f"{limits.API_PAGE_SECONDS.named(bounds.page_seconds)}")

@@ -6,7 +6,9 @@ a connection reset, a page cut short, padded or dripping in. A hostile paging ca
 on (`misbehave`): the same token again, a token that grows while the page stays the same, empty
 pages without end, or new pages without end. Binds to 127.0.0.1 only.
 
-Run on its own: `python -m htx standin-api --port 8765 --token … --items items.jsonl`.
+Run on its own: `python -m htx standin-api --port 8765 < token-file` (the bearer token on standard
+input, never on the command line, where `ps` shows it to every local user), serving
+`.local/sample/registrations.json`.
 """
 from __future__ import annotations
 
