@@ -18,6 +18,7 @@ landed copies are created owner-only (files 0600 in folders 0700) from the first
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -221,8 +222,11 @@ class LandingZone:
     def open(self, url: str):
         """A landed object (its URL as `land` gave it) as a binary file object (a context
         manager): parsers read it within their limits (htx.limits), never whole whatever its
-        size."""
-        return self._landed(url).open("rb")
+        size. An object store's file is buffered by `io`, whose `readline(limit)` stops at the
+        limit (fsspec's own takes no limit)."""
+        landed = self._landed(url)
+        stream = landed.open("rb")
+        return stream if _is_local(landed) else io.BufferedReader(stream, CHUNK_BYTES)
 
     def _landed(self, url: str):
         """A landed object's URL (as recorded, `s3://<conn_id>@…` when the zone has a
