@@ -63,6 +63,15 @@ def test_credentials_in_the_url_are_refused_without_echoing_them():
     assert access_key not in str(refused.value) and access_key_id not in str(refused.value)
 
 
+def test_the_connections_secret_is_masked_wherever_a_failure_is_told(s3_landing):  # noqa: F811
+    from htx.redaction import redact
+    from s3_support import SECRET_KEY
+
+    LandingZone.configured()
+    told = redact(f"botocore: signature of {SECRET_KEY} refused")
+    assert SECRET_KEY not in told and told == "botocore: signature of *** refused"
+
+
 def test_drops_land_load_and_replay_from_the_bucket(warehouse, s3_landing, airflow_db,  # noqa: F811
                                                     tmp_path, monkeypatch):
     from htx import bulk
