@@ -1,11 +1,11 @@
 """Refresh the plan's indicator marts: every file of include/sql/marts/, in name order, in one
 transaction, so readers see either the previous complete set or the new one, never a mix.
 
-Each model writes the entities behind its indicators (mart.plan_indicator_members); one generic
-step derives their counts, sums and means (800_values_from_members.sql, as
-mart.indicator_aggregation declares), then shares and targets follow. Before it commits, the
-refresh checks that every such value is the aggregate of its members
-(include/sql/marts/checks/): a break fails the refresh, which leaves the previous marts in place.
+Each model (100–500) writes the entities behind its indicators (mart.plan_indicator_members);
+one generic step (700–800) derives their counts, sums and means as mart.indicator_aggregation
+declares, then shares (810) and targets (900) follow. Before it commits, the refresh checks that
+every such value is the aggregate of its members (include/sql/marts/checks/): a break fails the
+refresh, which leaves the previous marts in place.
 
 `HTX_REPORTING_YEARS` (environment; default 10, at least 2) bounds the reporting periods: the
 latest two years with data month by month, earlier years of that many years' window as full
@@ -21,10 +21,10 @@ from htx import db
 from htx.ops import freshness
 from htx.paths import MARTS_SQL_DIR
 
+log = logging.getLogger(__name__)
+
 MEMBERS_CHECK = MARTS_SQL_DIR / "checks" / "values_are_aggregates_of_members.sql"
 SHOWN_BREAKS = 5    # groups named in the error when the check fails
-
-log = logging.getLogger(__name__)
 
 REPORTING_YEARS_ENV = "HTX_REPORTING_YEARS"
 DEFAULT_REPORTING_YEARS = 10
