@@ -136,6 +136,7 @@ def test_the_pipeline_works_as_the_loader_even_on_a_superuser_connection(warehou
 @pytest.mark.parametrize("statement", [
     "UPDATE core.ref_locality SET name = name",
     "DELETE FROM mart.plan_target",
+    "UPDATE mart.indicator_aggregation SET aggregation = 'sum'",
     "INSERT INTO audit.schema_migration VALUES ('9999_x', 'x')",
     "CREATE TABLE core.made_by_the_loader (x int)",
     "CREATE SCHEMA made_by_the_loader",
