@@ -248,6 +248,7 @@ def test_the_local_stack_gives_the_dags_their_own_login(tmp_path):
     "UPDATE core.ref_admin_unit SET name = name",
     "DELETE FROM core.ref_admin_crosswalk",
     "UPDATE core.ref_indicator SET unit = unit",
+    "UPDATE mart.indicator_aggregation SET aggregation = 'sum'",
     "INSERT INTO audit.schema_migration VALUES ('9999_x', 'x')",
     "CREATE TABLE core.made_by_the_loader (x int)",
     "CREATE SCHEMA made_by_the_loader",

@@ -107,6 +107,15 @@ class Topology:
     env: dict[str, str]          # what every component got (a CLI on the stack gets it too)
     sample: Path                 # the bundled sample's drops, written locally
 
+    def every_dag_parsed(self) -> bool:
+        """True once every project DAG is parsed; a DAG file that fails to import fails the test
+        at once, with the import error, instead of after the whole wait."""
+        errors = self.api.call("GET", "/importErrors")["import_errors"]
+        assert not errors, "a DAG file failed to import: " + "; ".join(
+            f"{e['filename']}: {e['stack_trace'][-500:]}" for e in errors)
+        parsed = {d["dag_id"] for d in self.api.call("GET", "/dags", params={"limit": 100})["dags"]}
+        return parsed >= {*FEED_DAGS, MARTS}
+
     def wait_until(self, what: str, condition, timeout_s: float = WAIT_S):
         try:
             return self.running.wait_for(condition, timeout_s, what)
@@ -234,8 +243,7 @@ def topology(tmp_path_factory, s3_server, alert_receivers):  # noqa: F811
         topology = Topology(Api(api_url, password), SERVER.uri(warehouse), landing, running,
                             _component_env(env, "cli", folder / "homes" / "cli"),
                             folder / "sample")
-        topology.wait_until("every DAG parsed", lambda: {d["dag_id"] for d in topology.api.call(
-            "GET", "/dags", params={"limit": 100})["dags"]} >= {*FEED_DAGS, MARTS})
+        topology.wait_until("every DAG parsed", topology.every_dag_parsed)
         yield topology
     finally:
         running.stop()
