@@ -66,8 +66,8 @@ def as_dags_login(owner_dsn: str) -> str:
 
 @pytest.fixture
 def warehouse(monkeypatch):
-    """A fresh warehouse database migrated by its owner; its (owner's) DSN. The htx_warehouse
-    connection is set to the DAGs' own login to it."""
+    """A fresh warehouse database migrated by its owner; its (owner's) DSN. As in production, the
+    htx_warehouse connection is the DAGs' own login to it, htx_warehouse_owner the owner's."""
     from htx.migrate import migrate
 
     name = f"htx_t_{uuid.uuid4().hex[:10]}"
@@ -75,6 +75,7 @@ def warehouse(monkeypatch):
     dsn = SERVER.uri(name)
     migrate(dsn)
     monkeypatch.setenv("AIRFLOW_CONN_HTX_WAREHOUSE", as_dags_login(dsn))
+    monkeypatch.setenv("AIRFLOW_CONN_HTX_WAREHOUSE_OWNER", dsn)
     yield dsn
     localpg.drop_database(SERVER, name)
 

@@ -249,8 +249,10 @@ def _print_exports(start: date, end: date, out: Path | None = None) -> None:
 
 def _dictionary(args) -> int:
     from htx import devenv, dictionary
+    from htx.migrate import migrate
 
     devenv.prepare()
+    migrate()   # the comments of every migration, even on a warehouse never migrated before
     path = dictionary.write(args.out or dictionary.DOC_PATH)
     print(f"data dictionary written: {path}")
     return 0
