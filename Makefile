@@ -3,6 +3,8 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
+# Test processes (pytest-xdist): CI and the reference machine have two cores.
+TEST_WORKERS ?= 2
 export PYTHONPATH := $(CURDIR)/plugins
 
 .PHONY: demo test up migrate bench clean export
@@ -18,7 +20,7 @@ demo: $(VENV)/.installed
 
 ## test: the whole suite against a real local PostgreSQL and real Airflow runs
 test: $(VENV)/.installed
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile tests
 	$(PY) -m pytest -q bench/tests  # its own conftest: a run of its own
 
 ## up: Airflow UI and scheduler on http://127.0.0.1:8080 against the local warehouse

@@ -23,15 +23,43 @@ sys.path.insert(0, str(ROOT / "plugins"))
 from htx import devenv, localpg  # noqa: E402
 from htx.paths import LOCAL_DIR  # noqa: E402
 
-SERVER = localpg.ensure_running(databases=("airflow_test",))
-os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = SERVER.uri("airflow_test", "postgresql+psycopg2")
+# `make test` runs the suite in parallel processes (pytest-xdist: gw0, gw1, …), a file per process
+# at a time; each has its own Airflow metadata database, home and output folders. The warehouses
+# are per test already.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+METADATA_DB = f"airflow_test_{WORKER}"
+SERVER = localpg.ensure_running(databases=(METADATA_DB,))
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = SERVER.uri(METADATA_DB, "postgresql+psycopg2")
 os.environ["AIRFLOW_CONN_HTX_WAREHOUSE"] = SERVER.uri("postgres")  # replaced by `warehouse`
-os.environ["AIRFLOW_HOME"] = str(LOCAL_DIR / "airflow-test")
-os.environ["HTX_EXPORT_DIR"] = str(LOCAL_DIR / "exports-test")  # the marts DAG writes exports
-os.environ["HTX_DATA_DOCS_DIR"] = str(LOCAL_DIR / "data_docs-test")  # every feed run builds them
+os.environ["AIRFLOW_HOME"] = str(LOCAL_DIR / f"airflow-test-{WORKER}")
+os.environ["HTX_EXPORT_DIR"] = str(LOCAL_DIR / f"exports-test-{WORKER}")  # the marts DAG's exports
+os.environ["HTX_DATA_DOCS_DIR"] = str(LOCAL_DIR / f"data_docs-test-{WORKER}")  # feed runs build them
 os.environ.pop("AIRFLOW_CONN_HTX_REGISTRY_API", None)
 os.environ.pop("HTX_LANDING_URL", None)
 devenv.prepare()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def server_roles_made_once() -> None:
+    """The server's roles (htx_loader, htx_analyst, the DAGs' login) exist before the workers'
+    first tests migrate warehouses in parallel: two first `CREATE ROLE`s of one name race."""
+    import fcntl
+
+    with open(LOCAL_DIR / "test-roles.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if query(SERVER.uri("postgres"), "SELECT 1 FROM pg_roles WHERE rolname = %s",
+                 (localpg.DAGS_LOGIN,)):
+            return
+        from htx.migrate import migrate
+
+        scratch = f"htx_roles_{uuid.uuid4().hex[:8]}"
+        localpg.create_database(SERVER, scratch)
+        try:
+            migrate(SERVER.uri(scratch))
+            as_dags_login(SERVER.uri(scratch))
+        finally:
+            localpg.drop_database(SERVER, scratch)
+
 
 SEED_FIGURES = json.loads((ROOT / "tests" / "fixtures" / "seed_figures.json").read_text())
 

@@ -13,12 +13,14 @@ more: the DAGs never log in as a superuser, here as in production.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from htx.paths import LOCAL_DIR, write_private
 
 PGDATA = LOCAL_DIR / "pgdata"
 STATE_FILE = LOCAL_DIR / "localpg.json"
+LOCK_FILE = LOCAL_DIR / "localpg.lock"
 SUPERUSER = "postgres"
 DAGS_LOGIN = "htx_dags"
 # PostgreSQL refuses to run as root; the wheel's helper creates this system user for the same reason.
@@ -151,8 +154,26 @@ def _start(port: int, pgdata: Path = PGDATA) -> None:
     ])
 
 
+@contextmanager
+def _exclusive():
+    """One process at a time initialises, starts or changes the server's state: `make demo`
+    beside `make test`, or the test suite's parallel workers, start together."""
+    LOCAL_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+    lock = os.open(LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(lock)   # releases the lock
+
+
 def ensure_running(databases: tuple[str, ...] = DEFAULT_DATABASES) -> LocalServer:
     """Start (initialising on first use) the local server and create `databases` if missing."""
+    with _exclusive():
+        return _ensure_running(databases)
+
+
+def _ensure_running(databases: tuple[str, ...]) -> LocalServer:
     state = _load_state() if (PGDATA / "PG_VERSION").exists() else None
     if state is None:
         state = _initdb()
@@ -175,10 +196,11 @@ def ensure_running(databases: tuple[str, ...] = DEFAULT_DATABASES) -> LocalServe
 def dags_login(server: LocalServer) -> LocalServer:
     """The same server as the DAGs log in to it: DAGS_LOGIN, its password generated on first
     use and kept beside the superuser's. The role itself is made by `migrate` (htx.migrate)."""
-    state = _load_state()
-    if "dags_password" not in state:
-        state["dags_password"] = secrets.token_urlsafe(24)
-        _save_state(state)
+    with _exclusive():
+        state = _load_state()
+        if "dags_password" not in state:
+            state["dags_password"] = secrets.token_urlsafe(24)
+            _save_state(state)
     return LocalServer(server.host, server.port, DAGS_LOGIN, state["dags_password"])
 
 

@@ -152,10 +152,20 @@ def site_config(out: Path) -> dict:
     }
 
 
+def _copy_assets(vendor: Path) -> None:
+    """The vendored assets' contents only: their modes in the repository (0644, 0755) are not
+    copied, so the site stays as private as the process's umask makes it (owner-only)."""
+    for asset in ASSETS_DIR.rglob("*"):
+        if asset.is_file():
+            target = vendor / asset.relative_to(ASSETS_DIR)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(asset, target)
+
+
 def make_offline(site: Path) -> int:
     """Copy the vendored assets into the site and point its pages at them; returns the number of
     pages rewritten. Raises NetworkAssetLeft when a page would still load from the network."""
-    shutil.copytree(ASSETS_DIR, site / VENDOR_DIR, dirs_exist_ok=True)
+    _copy_assets(site / VENDOR_DIR)
     pages = [p for p in site.rglob("*.html") if ".gx_project" not in p.relative_to(site).parts]
     for page in pages:
         text = _offline(page.read_text(encoding="utf-8"), site, page)
