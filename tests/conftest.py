@@ -146,3 +146,14 @@ def query(dsn: str, sql: str, params=None) -> list[tuple]:
             return cur.fetchall() if cur.description else []
     finally:
         conn.close()
+
+
+# The files that take minutes (a whole stack, `make demo`, `make up`) go first, so the parallel
+# processes start on them while the short files fill the other process (--dist loadfile).
+LONG_FILES = ("test_topology.py", "test_demo_poisoned.py", "test_bind_localhost.py",
+              "test_demo_other_data.py", "test_all_feeds_e2e.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: place for place, name in enumerate(LONG_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONG_FILES)))
