@@ -15,6 +15,7 @@ import shutil
 import struct
 import subprocess
 import uuid
+from datetime import date
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
@@ -94,6 +95,13 @@ def september(province, tmp_path_factory):
                  str(folder)]) == 0
     stem = "ke_hoach_kttt_2024-01-01_2024-09-30"
     return {kind: folder / f"{stem}.{kind}" for kind in ("xlsx", "html")}
+
+
+@pytest.fixture(scope="module")
+def after_reform(province, tmp_path_factory):
+    """The exports of 01/01–30/09/2025, on the new administrative map."""
+    return exports.write_period(date(2025, 1, 1), date(2025, 9, 30),
+                                tmp_path_factory.mktemp("after_reform"), province[0])
 
 
 # --- traceability ---------------------------------------------------------------------------
@@ -238,11 +246,12 @@ def test_the_workbook_has_one_sheet_per_group_and_the_plan_sheet(september):
 
     book = load_workbook(september["xlsx"])
     assert book.sheetnames == ["HTX", "LHHTX", "THT", "QTDND", "Cho vay hỗ trợ",
-                               "Kế hoạch – thực hiện"]
+                               "Kế hoạch – thực hiện", "Theo địa bàn"]   # no reform yet
     for sheet in book.worksheets:
         assert sheet["A2"].value == "Từ 01/01/2024 đến 30/09/2024", sheet.title
+    for sheet in book.worksheets[:6]:
         assert [c.value for c in sheet[4]][:4] == ["STT", "Chỉ tiêu", "Đơn vị tính",
-                                                   "Thực hiện" if sheet.title != book.sheetnames[-1]
+                                                   "Thực hiện" if sheet.title != book.sheetnames[5]
                                                    else "Kế hoạch năm 2024"]
 
 
@@ -267,13 +276,75 @@ def test_the_htx_table_reads_like_the_plan_with_numeric_cells_and_vietnamese_for
     assert (fund[2].value, fund[3].value) == ("triệu đồng", 40341)
 
 
-def test_the_plan_sheet_sets_actual_against_target(september):
+def test_the_plan_sheet_sets_actual_and_the_year_end_estimate_against_target(september):
     rows = sheet_rows(september["xlsx"], "Kế hoạch – thực hiện")
     assert rows[0][0].value == "Biểu 06. THỰC HIỆN SO VỚI KẾ HOẠCH NĂM 2024"
+    assert [c.value for c in rows[3][3:]] == [
+        "Kế hoạch năm 2024", "Văn bản giao chỉ tiêu", "Thực hiện đến 30/09/2024",
+        "Tỷ lệ thực hiện so với kế hoạch (%)", "Ước thực hiện cả năm 2024",
+        "Ước tỷ lệ cả năm so với kế hoạch (%)"]
     total = line(rows, "Tổng số hợp tác xã")
-    assert [c.value for c in total[2:5]] == ["HTX", 747, 895]
-    assert total[5].value == pytest.approx(895 * 100 / 747)
-    assert line(rows, "Số hợp tác xã thành lập mới")[5].value == pytest.approx(148 * 100 / 55)
+    assert [c.value for c in total[2:6]] == ["HTX", 747, "263/KH-UBND ngày 30/10/2023", 895]
+    assert total[6].value == pytest.approx(895 * 100 / 747)
+    assert (total[7].value, total[8].value) == (896, pytest.approx(896 * 100 / 747))
+    new = line(rows, "Số hợp tác xã thành lập mới")
+    assert new[6].value == pytest.approx(148 * 100 / 55)
+    assert new[7].value == pytest.approx(148 * 32 / 29)   # 2023: 32 in the year, 29 by September
+
+
+def test_the_locality_sheet_lists_the_map_in_force_and_the_unplaced_share(september):
+    rows = sheet_rows(september["xlsx"], "Theo địa bàn")
+    assert [c.value for c in rows[3]] == ["STT", "Đơn vị hành chính", "Mã ĐVHC",
+                                          "Tổng số hợp tác xã", "Hợp tác xã thành lập mới",
+                                          "Tổng số tổ hợp tác"]
+    body = [[c.value for c in row] for row in rows[5:20]]
+    assert body[0][:3] == ["1", "Thành phố Hạ Long", "193"] and len(body[12][2]) == 3
+    assert body[13][:3] == ["14", "Chưa xác định địa bàn", None]
+    assert body[14][:2] == [None, "Tổng cộng"] and body[14][3:] == [895, 148, 215]
+    for column in (3, 4, 5):
+        assert sum(row[column] for row in body[:14]) == body[14][column]
+    assert "Chưa xác định địa bàn" in rows[21][0].value   # the share, a data-quality figure
+
+
+def test_after_the_reform_the_exports_set_old_districts_beside_new_units(after_reform):
+    from openpyxl import load_workbook
+
+    book = load_workbook(after_reform["xlsx"])
+    assert book.sheetnames[-2:] == ["Theo địa bàn", "Đối chiếu địa bàn cũ – mới"]
+    localities = [[c.value for c in row] for row in book["Theo địa bàn"].iter_rows(min_row=6)]
+    assert len([row for row in localities if row[2] and len(row[2]) == 5]) == 54
+    assert localities[0][:3] == ["1", "Phường Hà Tu", "06652"]
+    across = [[c.value for c in row] for row in book["Đối chiếu địa bàn cũ – mới"]
+              .iter_rows(min_row=6)]
+    districts = [row for row in across if row[0] and row[0].isdigit()]   # not the footer
+    assert districts[0][:3] == ["1", "Thành phố Hạ Long", "193"]
+    assert all(isinstance(row[3], (int, float)) for row in districts[:13])   # last year's
+    total = next(row for row in localities if row[1] == "Tổng cộng")[3]
+    assert sum(row[4] for row in districts) == total                  # every cooperative once
+    page = after_reform["html"].read_text(encoding="utf-8")
+    for text in ("Biểu 07. HỢP TÁC XÃ, TỔ HỢP TÁC THEO ĐỊA BÀN", "Phường Hà Tu",
+                 "Biểu 08. SỐ HỢP TÁC XÃ THEO ĐỊA BÀN CẤP HUYỆN CŨ", "Chưa xác định địa bàn",
+                 "Ước thực hiện cả năm 2025", "152/KH-UBND ngày 12/08/2025"):
+        assert text in page, text
+
+
+def test_the_estimate_error_in_the_docs_is_what_the_sample_gives(province):
+    """docs/estimates.md: January–September 2024's estimate against the full year 2024."""
+    table = (ROOT / "docs" / "estimates.md").read_text(encoding="utf-8").split(
+        "| --- | --- | ---: | ---: | ---: | ---: |\n")[1].split("\n\n")[0]
+    checked = 0
+    for row in table.splitlines():
+        code, breakdown, ytd, estimate, full_year = [c.strip() for c in row.split("|")[1:6]]
+        found = query(province[0], """
+            SELECT e.value, e.estimate_full_year, f.value FROM mart.plan_indicator AS e
+            JOIN mart.plan_indicator AS f USING (indicator_code, breakdown, period_start)
+            WHERE indicator_code = %s AND breakdown = %s AND period_start = '2024-01-01'
+              AND e.period_end = '2024-09-30' AND f.period_end = '2024-12-31'""",
+                      (code, breakdown))
+        assert [round(v, 1) for v in found[0]] == [
+            Decimal(x.replace(",", "")) for x in (ytd, estimate, full_year)], code
+        checked += 1
+    assert checked == 9
 
 
 def test_libreoffice_shows_the_workbook_with_vietnamese_separators(september, tmp_path):
@@ -296,7 +367,8 @@ def test_libreoffice_shows_the_workbook_with_vietnamese_separators(september, tm
     assert shown["Tổng số thành viên hợp tác xã"][0] == "58.500"
     plan = list(csv.reader((tmp_path / f"{september['xlsx'].stem}-Kế hoạch – thực hiện.csv")
                            .open(encoding="utf-8")))
-    assert ["1", "Tổng số hợp tác xã", "HTX", "747", "895", "119,8"] in plan
+    assert ["1", "Tổng số hợp tác xã", "HTX", "747", "263/KH-UBND ngày 30/10/2023", "895",
+            "119,8", "896", "119,9"] in plan
 
 
 # --- the HTML report --------------------------------------------------------------------------

@@ -30,13 +30,13 @@ def refreshed(warehouse):
      f"the value is not the aggregate of its members: HTX_MEMBERS, breakdown '', {SEPTEMBER}"
      " (value 21, members give 20)"),
     ("850_drops_a_value.sql",
-     "DELETE FROM mart.plan_indicator WHERE indicator_code = 'HTX_TOTAL'"
+     "DELETE FROM mart.plan_indicator WHERE indicator_code = 'HTX_TOTAL' AND breakdown = ''"
      " AND period_end = '2024-09-30'",
      f"members are listed for a value that does not exist: HTX_TOTAL, breakdown '', {SEPTEMBER}"
      " (value none, members give 2)"),
     ("650_counts_one_twice.sql",
      "UPDATE mart.plan_indicator_members SET contribution = 2 WHERE indicator_code = 'HTX_TOTAL'"
-     f" AND period_end = '2024-09-30' AND entity_code = '{H1}'",
+     f" AND breakdown = '' AND period_end = '2024-09-30' AND entity_code = '{H1}'",
      f"the counted members do not contribute 1 each: HTX_TOTAL, breakdown '', {SEPTEMBER}"),
     ("650_traces_a_share.sql",
      "INSERT INTO mart.plan_indicator_members (indicator_code, breakdown, period_start,"

@@ -351,11 +351,15 @@ def _print_indicators(start: date, end: date) -> None:
         raise NoIndicators.for_period(start, end)
     print(f"\nmart.plan_indicator, {start:%d/%m/%Y} … {end:%d/%m/%Y}")
     print(f"  {'indicator':<29} {'breakdown':<28} {'value':>14} {'unit':<11} {'target':>8} "
-          f"{'attained %':>10}")
-    for code, breakdown, value, unit, target, attainment in rows:
-        print(f"  {code:<29} {breakdown:<28} {_number(value):>14} {unit:<11} "
-              f"{_number(target) if target is not None else '':>8} "
-              f"{_number(attainment) if attainment is not None else '':>10}")
+          f"{'attained %':>10} {'year-end est.':>14} {'est. %':>7}")
+    for code, breakdown, value, unit, *planned in rows:
+        target, attainment, estimate, estimate_attainment = map(_number_or_blank, planned)
+        print(f"  {code:<29} {breakdown:<28} {_number(value):>14} {unit:<11} {target:>8} "
+              f"{attainment:>10} {estimate:>14} {estimate_attainment:>7}")
+
+
+def _number_or_blank(value) -> str:
+    return "" if value is None else _number(value)
 
 
 def _number(value) -> str:

@@ -2,10 +2,12 @@
 transaction, so readers see either the previous complete set or the new one, never a mix.
 
 Each model (100–500) writes the entities behind its indicators (mart.plan_indicator_members);
-one generic step (700–800) derives their counts, sums and means as mart.indicator_aggregation
-declares, then shares (810) and targets (900) follow. Before it commits, the refresh checks that
-every such value is the aggregate of its members (include/sql/marts/checks/): a break fails the
-refresh, which leaves the previous marts in place.
+one generic step (700–800) derives their counts, sums and means as the indicator catalogue
+declares (core.ref_indicator, seen as mart.indicator_aggregation), then shares (810), year-end
+estimates (850) and targets (900) follow. Before it commits, the refresh runs its checks
+(include/sql/marts/checks/): every such value is the aggregate of its members, and every
+`locality=` breakdown lists the units of the map in force and adds up to its total. A break fails
+the refresh, which leaves the previous marts in place.
 
 `HTX_REPORTING_YEARS` (environment; default 10, at least 2) bounds the reporting periods: the
 latest two years with data month by month, earlier years of that many years' window as full
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
+from pathlib import Path
 
 from htx import db
 from htx.ops import freshness
@@ -23,8 +27,7 @@ from htx.paths import MARTS_SQL_DIR
 
 log = logging.getLogger(__name__)
 
-MEMBERS_CHECK = MARTS_SQL_DIR / "checks" / "values_are_aggregates_of_members.sql"
-SHOWN_BREAKS = 5    # groups named in the error when the check fails
+SHOWN_BREAKS = 5    # groups named in the error when a check fails
 
 REPORTING_YEARS_ENV = "HTX_REPORTING_YEARS"
 DEFAULT_REPORTING_YEARS = 10
@@ -33,8 +36,34 @@ DEFAULT_REPORTING_YEARS = 10
 REFRESH_WORK_MEM = "256MB"
 
 
-class MembersMismatch(RuntimeError):
-    """An indicator value that is not the aggregate of its members: the refresh is rolled back."""
+class RefreshCheckFailed(RuntimeError):
+    """A check of the refresh found a break: the refresh is rolled back."""
+
+
+class MembersMismatch(RefreshCheckFailed):
+    """An indicator value that is not the aggregate of its members."""
+
+
+class LocalityMismatch(RefreshCheckFailed):
+    """A `locality=` breakdown that misses a unit of the map in force, names one outside it, or
+    does not add up to its total."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """A query returning (reason, indicator, breakdown, start, end, value, expected) per break."""
+    sql: Path
+    error: type[RefreshCheckFailed]
+    breaks: str         # what is broken, for the error's opening
+    expected_as: str    # how the error names the figure the value is held against
+
+
+CHECKS = (
+    Check(MARTS_SQL_DIR / "checks" / "values_are_aggregates_of_members.sql", MembersMismatch,
+          "values not the aggregate of their members", "members give"),
+    Check(MARTS_SQL_DIR / "checks" / "locality_breakdowns_sum_to_totals.sql", LocalityMismatch,
+          "locality breakdowns not matching the map in force or their totals", "the total is"),
+)
 
 
 def reporting_years() -> int:
@@ -67,7 +96,8 @@ def refresh(dag_run_id: str | None = None, dsn: str | None = None) -> dict:
         cur.execute("DELETE FROM mart.plan_indicator_members")
         for model in sorted(MARTS_SQL_DIR.glob("*.sql")):
             db.run_sql_file(cur, model)
-        _check_members(cur)
+        for check in CHECKS:
+            _run_check(cur, check)
         cur.execute("SELECT count(*) FROM mart.reporting_period")
         (periods,) = cur.fetchone()
         cur.execute("SELECT count(*) FROM mart.plan_indicator")
@@ -106,19 +136,20 @@ def latest_complete_period(dsn: str | None = None) -> tuple | None:
         return cur.fetchone()
 
 
-def _check_members(cur) -> None:
-    """Fail the refresh when a value is not the aggregate of its members (see MEMBERS_CHECK)."""
-    db.run_sql_file(cur, MEMBERS_CHECK)
+def _run_check(cur, check: Check) -> None:
+    """Fail the refresh when the check finds a break, naming the first few."""
+    db.run_sql_file(cur, check.sql)
     breaks = cur.fetchall()
     if not breaks:
         return
     shown = "; ".join(
         f"{reason}: {code}, breakdown {breakdown!r}, period {start:%d/%m/%Y}–{end:%d/%m/%Y}"
-        f" (value {_or_none(value)}, members give {_or_none(aggregate)})"
-        for reason, code, breakdown, start, end, value, aggregate in breaks[:SHOWN_BREAKS])
+        + ("" if value is None and expected is None else
+           f" (value {_or_none(value)}, {check.expected_as} {_or_none(expected)})")
+        for reason, code, breakdown, start, end, value, expected in breaks[:SHOWN_BREAKS])
     more = f"; and {len(breaks) - SHOWN_BREAKS} more" if len(breaks) > SHOWN_BREAKS else ""
-    raise MembersMismatch(f"values not the aggregate of their members in {len(breaks)} group(s),"
-                          f" marts not refreshed: {shown}{more}")
+    raise check.error(f"{check.breaks} in {len(breaks)} group(s), marts not refreshed: {shown}"
+                      f"{more}")
 
 
 def _or_none(number) -> str:
@@ -128,7 +159,8 @@ def _or_none(number) -> str:
 def indicators_for(period_start, period_end, dsn: str | None = None) -> list[tuple]:
     with db.transaction(dsn) as conn, conn.cursor() as cur:
         cur.execute(
-            "SELECT indicator_code, breakdown, value, unit, target, attainment_pct"
+            "SELECT indicator_code, breakdown, value, unit, target, attainment_pct,"
+            " estimate_full_year, estimate_attainment_pct"
             " FROM mart.plan_indicator WHERE period_start = %s AND period_end = %s"
             " ORDER BY indicator_code, breakdown", (period_start, period_end))
         return cur.fetchall()

@@ -1,8 +1,9 @@
 """Reference data kept in the repository (`include/reference/`), loaded into the warehouse.
 
 The parsers read the same files as the warehouse's reference tables, so validation and the SQL
-marts agree by construction: the VSIC divisions, the indicator catalogue's codes and breakdowns,
-and the administrative maps (htx.admin_map).
+marts agree by construction: the VSIC divisions, the indicator catalogue (`indicators.csv`: each
+indicator declared once — its unit and breakdowns, which the plan-targets feed checks, and how the
+marts derive it and estimate its year end) and the administrative maps (htx.admin_map).
 """
 from __future__ import annotations
 
@@ -51,6 +52,9 @@ class Indicator:
     has_total: bool                   # a row with breakdown '' (the total)
     breakdown_keys: tuple[str, ...]   # keys of its key=value breakdowns: sector, locality
     sector_values: str | None         # the vsic_divisions.csv column sector= takes
+    aggregation: str | None           # how the marts derive it from its members: count, sum,
+                                      # mean, weighted_mean; None: a share, ratio or own figure
+    year_end_estimate: str | None     # counted_in_period, as_of_period_end; None: no estimate
 
     def breakdown_allowed(self, breakdown: str, plan_year: int) -> bool:
         """Whether the indicator has this breakdown in that plan year: the total, a sector of
@@ -72,7 +76,8 @@ def indicator_catalogue() -> dict[str, Indicator]:
         kinds = row["breakdowns"].split("|")
         catalogue[row["indicator_code"]] = Indicator(
             row["indicator_code"], row["unit"], "total" in kinds,
-            tuple(k for k in kinds if k != "total"), row["sector_values"] or None)
+            tuple(k for k in kinds if k != "total"), row["sector_values"] or None,
+            row["aggregation"] or None, row["year_end_estimate"] or None)
     return catalogue
 
 
@@ -92,9 +97,11 @@ def load(cur) -> None:
         (division, row["section"], row["plan_sector"], row["tht_group"], row["lhhtx_group"])
         for row in _vsic_divisions()
         for division in range(int(row["division_from"]), int(row["division_to"]) + 1)])
-    execute_values(cur, "INSERT INTO core.ref_indicator VALUES %s", [
-        (i.code, i.unit, i.has_total, list(i.breakdown_keys), i.sector_values)
-        for i in indicator_catalogue().values()])
+    execute_values(cur, "INSERT INTO core.ref_indicator (indicator_code, unit, has_total,"
+                        " breakdown_keys, sector_values, aggregation, year_end_estimate)"
+                        " VALUES %s", [
+        (i.code, i.unit, i.has_total, list(i.breakdown_keys), i.sector_values, i.aggregation,
+         i.year_end_estimate) for i in indicator_catalogue().values()])
     maps = admin_map.read_maps()
     execute_values(cur, "INSERT INTO core.ref_admin_map VALUES %s", [
         (m["map_version"], m["locality_level"], m["valid_from"] or None, m["valid_to"] or None,

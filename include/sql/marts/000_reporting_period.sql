@@ -14,26 +14,28 @@
 -- carry only a year, which says nothing about the months the data reaches.
 DELETE FROM mart.reporting_period;
 
-WITH data_dates AS (
-    SELECT min(first_day) AS first_day, max(last_day) AS last_day
-    FROM (
-        SELECT min(registered_on) AS first_day,
-               max((updated_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date) AS last_day
-        FROM core.registration_state
-        UNION ALL
-        SELECT min(filed_on), max(filed_on) FROM core.tax_declaration
-        UNION ALL
-        SELECT min(report_date), max(report_date) FROM core.lending_contract
-        UNION ALL
-        SELECT min(period_end), max(period_end) FROM core.credit_fund_report
-    ) AS per_source
-), bounds AS (
+-- The business dates the data reach (also read by 001_year_end_estimate_basis.sql).
+CREATE TEMPORARY TABLE data_span ON COMMIT DROP AS
+SELECT min(first_day) AS first_day, max(last_day) AS last_day
+FROM (
+    SELECT min(registered_on) AS first_day,
+           max((updated_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date) AS last_day
+    FROM core.registration_state
+    UNION ALL
+    SELECT min(filed_on), max(filed_on) FROM core.tax_declaration
+    UNION ALL
+    SELECT min(report_date), max(report_date) FROM core.lending_contract
+    UNION ALL
+    SELECT min(period_end), max(period_end) FROM core.credit_fund_report
+) AS per_source;
+
+WITH bounds AS (
     SELECT last_day,
            extract(year FROM last_day)::int AS last_year,
            greatest(extract(year FROM first_day)::int,
                     extract(year FROM last_day)::int
                         - current_setting('htx.reporting_years')::int + 1) AS first_year
-    FROM data_dates
+    FROM data_span
 ), months AS (
     SELECT make_date(year, month, 1) AS month_start, year, month
     FROM bounds,

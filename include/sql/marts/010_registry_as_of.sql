@@ -7,15 +7,28 @@ FROM core.ref_vsic_division AS d
 CROSS JOIN LATERAL (VALUES ('HTX', d.plan_sector), ('LHHTX', d.lhhtx_group), ('THT', d.tht_group))
     AS v (entity_type, sector);
 
--- Grain: one row per reporting period × entity that has a state on the period's last day.
+-- The administrative map in force at the end of each period (core.ref_admin_map: the 13
+-- district-level units until 30/06/2025, the 54 commune-level units from 01/07/2025), whose units
+-- the `locality=` breakdowns name.
+CREATE TEMPORARY TABLE period_map ON COMMIT DROP AS
+SELECT DISTINCT ON (p.period_start, p.period_end)
+       p.period_start, p.period_end, m.map_version, m.locality_level
+FROM computed_period AS p
+LEFT JOIN core.ref_admin_map AS m
+  ON (m.valid_from IS NULL OR m.valid_from <= p.period_end)
+ AND (m.valid_to IS NULL OR p.period_end <= m.valid_to)
+ORDER BY p.period_start, p.period_end, m.valid_from DESC NULLS LAST;
+
+-- Grain: one row per period × entity that has a state on the period's last day.
 -- "As of D" is business time: the state with the latest status_since on or before D (ties: the
--- latest updated_at) — exactly the state whose [valid_from, valid_to) interval contains D.
--- A temporary table shared by the registry, tax and annual models of this refresh. It is
--- written in period order, then entity type, so the member rows the models copy from it reach
--- mart.plan_indicator_members grouped by indicator and period (what its BRIN index relies on).
-CREATE TEMPORARY TABLE registry_as_of ON COMMIT DROP AS
+-- latest updated_at) — exactly the state whose [valid_from, valid_to) interval contains D. The
+-- entity's locality is that state's place on the map in force at D (htx.admin_map placed every
+-- state on both maps: old_district_code on the district-level one, new_unit_code on the
+-- commune-level one), `khong_xac_dinh` when it has none there.
+CREATE TEMPORARY VIEW registry_at_period_end AS
 SELECT p.period_start,
        p.period_end,
+       p.published,
        s.entity_code,
        s.entity_type,
        s.status,
@@ -23,13 +36,37 @@ SELECT p.period_start,
        s.charter_capital_vnd,
        s.members,
        t.sector,
-       s.registered_on <= p.period_end AND s.status <> 'da_giai_the' AS is_operating
-FROM mart.reporting_period AS p
+       s.registered_on <= p.period_end AND s.status <> 'da_giai_the' AS is_operating,
+       s.old_district_code,
+       s.new_unit_code,
+       coalesce(CASE m.locality_level WHEN 'district' THEN s.old_district_code
+                                      WHEN 'commune' THEN s.new_unit_code END,
+                'khong_xac_dinh') AS locality
+FROM computed_period AS p
+JOIN period_map AS m USING (period_start, period_end)
 JOIN core.registration_state AS s
   ON s.valid_from <= p.period_end
  AND (s.valid_to IS NULL OR s.valid_to > p.period_end)
 LEFT JOIN type_sector AS t
-  ON t.entity_type = s.entity_type AND t.division = substr(s.main_vsic, 1, 2)::smallint
-ORDER BY p.period_end, p.period_start, s.entity_type;
+  ON t.entity_type = s.entity_type AND t.division = substr(s.main_vsic, 1, 2)::smallint;
+
+-- The published periods: a temporary table shared by the registry, tax and annual models of this
+-- refresh. It is written in period order, then entity type, so the member rows the models copy
+-- from it reach mart.plan_indicator_members grouped by indicator and period (what its BRIN index
+-- relies on).
+CREATE TEMPORARY TABLE registry_as_of ON COMMIT DROP AS
+SELECT * FROM registry_at_period_end WHERE published
+ORDER BY period_end, period_start, entity_type;
+
+-- The estimates' unpublished periods (basis_period), for the registry model only.
+CREATE TEMPORARY TABLE registry_as_of_basis ON COMMIT DROP AS
+SELECT * FROM registry_at_period_end WHERE NOT published;
 
 ANALYZE registry_as_of;
+ANALYZE registry_as_of_basis;
+
+-- Both (the conditions let a query of one kind of period skip the other's table).
+CREATE TEMPORARY VIEW registry_as_of_every_period AS
+SELECT * FROM registry_as_of WHERE published
+UNION ALL
+SELECT * FROM registry_as_of_basis WHERE NOT published;

@@ -3,7 +3,15 @@
 -- registered by then and not dissolved as of it) is counted in its type's total and its sector's
 -- (type_sector), and summed into its type's charter capital (VND → trieu_dong) and members (an
 -- LHHTX's members are cooperatives; THT has no capital indicator). A figure that is unknown
--- (NULL) adds nothing and is not listed.
+-- (NULL) adds nothing and is not listed. The indicators the catalogue breaks down by
+-- `locality=` (core.ref_indicator: HTX_TOTAL, HTX_NEW, THT_TOTAL) list their total's members
+-- again under the entity's locality as of the period end (010_registry_as_of.sql), every unit
+-- of the map in force reported.
+--
+-- One definition (registry_member) serves every period the refresh computes: the members of
+-- the published periods go to mart.plan_indicator_members; those of the previous years' periods
+-- the year-end estimates need (001_year_end_estimate_basis.sql) are aggregated into
+-- estimate_basis_value.
 CREATE TEMPORARY TABLE registry_indicator ON COMMIT DROP AS
 SELECT * FROM (VALUES
     ('HTX',   'HTX_TOTAL',   'HTX_BY_SECTOR', 'HTX_CHARTER_CAPITAL',   'HTX_MEMBERS'),
@@ -11,34 +19,27 @@ SELECT * FROM (VALUES
     ('THT',   'THT_TOTAL',   'THT_TOTAL',     NULL,                    'THT_MEMBERS'))
     AS i (entity_type, total_code, sector_code, capital_code, members_code);
 
-INSERT INTO mart.plan_indicator_members
-       (indicator_code, breakdown, period_start, period_end, entity_code, contribution)
-WITH operating AS (
-    SELECT * FROM registry_as_of JOIN registry_indicator USING (entity_type) WHERE is_operating
-)
-SELECT total_code, '', period_start, period_end, entity_code, 1 FROM operating
-UNION ALL
-SELECT sector_code, 'sector=' || sector, period_start, period_end, entity_code, 1
-FROM operating WHERE sector IS NOT NULL
-UNION ALL
-SELECT capital_code, '', period_start, period_end, entity_code,
-       charter_capital_vnd::numeric / 1000000
-FROM operating WHERE capital_code IS NOT NULL AND charter_capital_vnd IS NOT NULL
-UNION ALL
-SELECT members_code, '', period_start, period_end, entity_code, members
-FROM operating WHERE members IS NOT NULL
-UNION ALL   -- HTX_NEW: the cooperatives registered within the period
-SELECT 'HTX_NEW', '', period_start, period_end, entity_code, 1
-FROM registry_as_of
-WHERE entity_type = 'HTX' AND registered_on BETWEEN period_start AND period_end;
+-- This model's indicators that the catalogue breaks down by locality.
+CREATE TEMPORARY TABLE locality_indicator ON COMMIT DROP AS
+SELECT indicator_code
+FROM core.ref_indicator
+WHERE 'locality' = ANY (breakdown_keys)
+  AND indicator_code IN (SELECT total_code FROM registry_indicator UNION VALUES ('HTX_NEW'));
 
+-- Each row: an indicator × breakdown × period × entity with its contribution; the rows of the
+-- totals and their locality= breakdowns also carry the entity's place on both maps.
 -- HTX_DISSOLVED: cooperatives whose status became da_giai_the within the period. Only effective
 -- states count (a state replaced on its own day by a later record never held), and a dissolution
 -- is a change: the previous effective state was not already dissolved. A cooperative dissolved
 -- twice in one period is listed once.
-INSERT INTO mart.plan_indicator_members
-       (indicator_code, breakdown, period_start, period_end, entity_code, contribution)
-WITH effective AS (
+CREATE TEMPORARY VIEW registry_member AS
+WITH operating AS NOT MATERIALIZED (
+    SELECT * FROM registry_as_of_every_period JOIN registry_indicator USING (entity_type)
+    WHERE is_operating
+), new_cooperative AS NOT MATERIALIZED (   -- HTX_NEW: registered within the period
+    SELECT * FROM registry_as_of_every_period
+    WHERE entity_type = 'HTX' AND registered_on BETWEEN period_start AND period_end
+), effective AS (
     SELECT entity_code, entity_type, status, status_since,
            lag(status) OVER (PARTITION BY entity_code ORDER BY status_since, updated_at)
                AS previous_status
@@ -51,12 +52,67 @@ WITH effective AS (
       AND status = 'da_giai_the'
       AND previous_status IS DISTINCT FROM 'da_giai_the'
 )
-SELECT DISTINCT 'HTX_DISSOLVED', '', p.period_start, p.period_end, d.entity_code, 1
-FROM mart.reporting_period AS p
+SELECT total_code AS indicator_code, '' AS breakdown, period_start, period_end, published,
+       entity_code, 1::numeric AS contribution, old_district_code, new_unit_code
+FROM operating
+UNION ALL
+SELECT total_code, 'locality=' || locality, period_start, period_end, published, entity_code, 1,
+       old_district_code, new_unit_code
+FROM operating JOIN locality_indicator ON indicator_code = total_code
+UNION ALL
+SELECT sector_code, 'sector=' || sector, period_start, period_end, published, entity_code, 1,
+       NULL, NULL
+FROM operating WHERE sector IS NOT NULL
+UNION ALL
+SELECT capital_code, '', period_start, period_end, published, entity_code,
+       charter_capital_vnd::numeric / 1000000, NULL, NULL
+FROM operating WHERE capital_code IS NOT NULL AND charter_capital_vnd IS NOT NULL
+UNION ALL
+SELECT members_code, '', period_start, period_end, published, entity_code, members, NULL, NULL
+FROM operating WHERE members IS NOT NULL
+UNION ALL
+SELECT 'HTX_NEW', '', period_start, period_end, published, entity_code, 1, old_district_code,
+       new_unit_code
+FROM new_cooperative
+UNION ALL
+SELECT 'HTX_NEW', 'locality=' || locality, period_start, period_end, published, entity_code, 1,
+       old_district_code, new_unit_code
+FROM new_cooperative JOIN locality_indicator ON indicator_code = 'HTX_NEW'
+UNION ALL
+SELECT DISTINCT 'HTX_DISSOLVED', '', p.period_start, p.period_end, p.published, d.entity_code, 1,
+       NULL, NULL
+FROM computed_period AS p
 JOIN dissolutions AS d ON d.status_since BETWEEN p.period_start AND p.period_end;
 
--- Every period reports each of these, 0 when empty: the totals, sums, new and dissolved, and
--- every sector of each type's grouping.
+INSERT INTO mart.plan_indicator_members
+       (indicator_code, breakdown, period_start, period_end, entity_code, contribution)
+SELECT indicator_code, breakdown, period_start, period_end, entity_code, contribution
+FROM registry_member
+WHERE published;
+
+-- The estimates' unpublished periods: the value of each estimated indicator (a count or a sum,
+-- core.ref_indicator), by the same members.
+INSERT INTO estimate_basis_value (indicator_code, breakdown, period_start, period_end, value)
+SELECT m.indicator_code, m.breakdown, m.period_start, m.period_end,
+       CASE c.aggregation WHEN 'count' THEN count(*) WHEN 'sum' THEN sum(m.contribution) END
+FROM registry_member AS m
+JOIN core.ref_indicator AS c USING (indicator_code)
+WHERE NOT m.published AND c.year_end_estimate IS NOT NULL
+GROUP BY m.indicator_code, m.breakdown, m.period_start, m.period_end, c.aggregation;
+
+-- Each locality indicator's total on both maps (for the exports' old-district comparison).
+DELETE FROM mart.locality_across_reform;
+INSERT INTO mart.locality_across_reform
+       (indicator_code, period_start, period_end, old_district_code, new_unit_code, entities)
+SELECT indicator_code, period_start, period_end, old_district_code, new_unit_code, count(*)
+FROM registry_member
+WHERE published AND breakdown = ''
+  AND indicator_code IN (SELECT indicator_code FROM locality_indicator)
+GROUP BY indicator_code, period_start, period_end, old_district_code, new_unit_code;
+
+-- Every period reports each of these, 0 when empty: the totals, sums, new and dissolved, every
+-- sector of each type's grouping, and every unit of the map in force at the period end and
+-- khong_xac_dinh for the locality indicators.
 INSERT INTO reported_group (indicator_code, breakdown, period_start, period_end)
 SELECT g.indicator_code, g.breakdown, p.period_start, p.period_end
 FROM mart.reporting_period AS p
@@ -69,4 +125,15 @@ CROSS JOIN (
     FROM registry_indicator JOIN type_sector USING (entity_type)
     UNION
     VALUES ('HTX_NEW', ''), ('HTX_DISSOLVED', '')
-) AS g (indicator_code, breakdown);
+) AS g (indicator_code, breakdown)
+UNION ALL
+SELECT l.indicator_code, 'locality=' || u.unit_code, p.period_start, p.period_end
+FROM period_map AS p
+JOIN core.ref_admin_unit AS u ON u.map_version = p.map_version AND u.level = p.locality_level
+CROSS JOIN locality_indicator AS l
+WHERE EXISTS (SELECT 1 FROM mart.reporting_period AS r
+              WHERE r.period_start = p.period_start AND r.period_end = p.period_end)
+UNION ALL
+SELECT l.indicator_code, 'locality=khong_xac_dinh', p.period_start, p.period_end
+FROM mart.reporting_period AS p
+CROSS JOIN locality_indicator AS l;

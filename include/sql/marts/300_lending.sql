@@ -42,12 +42,15 @@ CROSS JOIN unnest(ARRAY['LENDING_CONTRACTS', 'LENDING_DISBURSED', 'LENDING_OUTST
                         'LENDING_BORROWERS_OUTSTANDING']) AS code;
 
 -- The fund's own figures: its size (LENDING_FUND_SIZE), and LENDING_NPL_RATIO, the share of the
--- outstanding balance in debt groups 3–5 (non-performing; no ratio of a zero balance).
+-- outstanding balance in debt groups 3–5 (non-performing; no ratio of a zero balance). Units
+-- are the catalogue's (core.ref_indicator).
 INSERT INTO mart.plan_indicator (indicator_code, breakdown, period_start, period_end, value, unit)
-SELECT 'LENDING_FUND_SIZE', '', period_start, period_end, fund_size_trieu, 'trieu_dong'
-FROM period_report
-UNION ALL
-SELECT 'LENDING_NPL_RATIO', '', period_start, period_end,
-       npl_outstanding_trieu * 100 / outstanding_trieu, 'percent'
-FROM period_report
-WHERE outstanding_trieu > 0;
+SELECT indicator_code, '', period_start, period_end, value, c.unit
+FROM (SELECT 'LENDING_FUND_SIZE', period_start, period_end, fund_size_trieu
+      FROM period_report
+      UNION ALL
+      SELECT 'LENDING_NPL_RATIO', period_start, period_end,
+             npl_outstanding_trieu * 100 / outstanding_trieu
+      FROM period_report
+      WHERE outstanding_trieu > 0) AS v (indicator_code, period_start, period_end, value)
+JOIN core.ref_indicator AS c USING (indicator_code);

@@ -37,10 +37,12 @@ FROM mart.reporting_period
 CROSS JOIN unnest(ARRAY['QTDND_TOTAL', 'QTDND_MEMBERS', 'QTDND_EMPLOYEES', 'QTDND_TOTAL_CAPITAL',
                         'QTDND_EQUITY', 'QTDND_DEPOSITS', 'QTDND_LOANS']) AS code;
 
--- QTDND_NPL_RATIO: non-performing loans as a share of loans outstanding (no ratio of none).
+-- QTDND_NPL_RATIO: non-performing loans as a share of loans outstanding (no ratio of none), in
+-- the catalogue's unit (core.ref_indicator).
 INSERT INTO mart.plan_indicator (indicator_code, breakdown, period_start, period_end, value, unit)
-SELECT 'QTDND_NPL_RATIO', '', period_start, period_end,
-       sum(npl) * 100 / sum(loans_outstanding), 'percent'
+SELECT c.indicator_code, '', period_start, period_end,
+       sum(npl) * 100 / sum(loans_outstanding), c.unit
 FROM fund_report
-GROUP BY period_start, period_end
+JOIN core.ref_indicator AS c ON c.indicator_code = 'QTDND_NPL_RATIO'
+GROUP BY c.indicator_code, c.unit, period_start, period_end
 HAVING sum(loans_outstanding) > 0;

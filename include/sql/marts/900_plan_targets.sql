@@ -1,9 +1,11 @@
 -- Targets in force (mart.plan_target: of each plan year, the latest delivered version of its
 -- target annex, feed 6) and attainment = value / target × 100, for every indicator and breakdown
--- that has a target, in the periods that start on 1 January of the plan year.
+-- that has a target, in the periods that start on 1 January of the plan year; where the period
+-- has a year-end estimate (850_year_end_estimates.sql), its attainment too.
 UPDATE mart.plan_indicator AS i
 SET target = t.target,
-    attainment_pct = i.value * 100 / NULLIF(t.target, 0)
+    attainment_pct = i.value * 100 / NULLIF(t.target, 0),
+    estimate_attainment_pct = i.estimate_full_year * 100 / NULLIF(t.target, 0)
 FROM mart.plan_target AS t
 WHERE t.indicator_code = i.indicator_code
   AND t.breakdown = i.breakdown

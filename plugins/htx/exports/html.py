@@ -2,7 +2,9 @@
 
 Charts are plotly figures; plotly.js is inlined once in the page's head (no CDN: none is
 reachable from a provincial office's intranet), and every figure uses Vietnamese separators
-(`separators=",."`: 1.234,5). Below the charts, the plan's tables as in the XLSX workbook.
+(`separators=",."`: 1.234,5). Below the charts, the plan's tables as in the XLSX workbook: the
+groups, plan against actual with the year-end estimate, by locality (with the unplaced share)
+and, after the 2025 reform, the old districts beside the new units.
 """
 from __future__ import annotations
 
@@ -10,10 +12,11 @@ from html import escape
 from pathlib import Path
 
 from htx.exports.data import PeriodData
-from htx.exports.labels import (HTX_SECTORS, date_vi, display, indicator_vi, number_vi,
-                                period_vi)
-from htx.exports.tables import (GROUP_TABLES, PLAN_SHEET, SHARE_HEADER, fill, plan_lines,
-                                plan_title)
+from htx.exports.labels import (HTX_SECTORS, UNPLACED_VI, date_vi, display, indicator_vi,
+                                number_vi, period_vi)
+from htx.exports.tables import (ACROSS_REFORM_NOTE, ACROSS_REFORM_TITLE, GROUP_TABLES,
+                                LOCALITY_TITLE, PLAN_SHEET, SHARE_HEADER, across_reform_lines,
+                                fill, locality_lines, plan_lines, plan_title, unplaced_shares)
 
 TITLE = "Báo cáo tình hình phát triển kinh tế tập thể, hợp tác xã"
 NO_DATA = "Chưa có số liệu cho kỳ này."
@@ -48,6 +51,7 @@ td.stt, td.unit { text-align: center; white-space: nowrap; }
 td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 tr.heading td { font-weight: 600; background: #f7f9fb; }
 tr.sub td.label { font-style: italic; }
+p.note { font-size: 13px; color: #4a5868; font-style: italic; margin: 6px 2px; }
 footer { font-size: 12px; color: #5a6673; margin-top: 16px; }
 """
 
@@ -65,7 +69,8 @@ def write(data: PeriodData, path: Path) -> Path:
     body = "\n".join([_header(data), "<main>", _cards(data), '<div class="charts">',
                       *(_chart(i, *chart) for i, chart in enumerate(charts)),
                       "</div>", *(_table(t, data) for t in GROUP_TABLES), _plan_table(data),
-                      _footer(data), "</main>"])
+                      _locality_table(data), _across_reform_table(data), _footer(data),
+                      "</main>"])
     page = (f'<!DOCTYPE html>\n<html lang="vi">\n<head>\n<meta charset="utf-8">\n'
             f"<title>{escape(TITLE)} — {escape(period_vi(data.start, data.end))}</title>\n"
             f"<style>{STYLE}</style>\n<script>{get_plotlyjs()}</script>\n</head>\n"
@@ -111,7 +116,7 @@ def _sectors(data: PeriodData):
 def _plan(data: PeriodData):
     import plotly.graph_objects as go
 
-    lines = plan_lines(data.values)
+    lines = plan_lines(data)
     if not lines:
         return None
     names = [line.label for line in lines]
@@ -238,22 +243,62 @@ def _table(table, data: PeriodData) -> str:
 
 
 def _plan_table(data: PeriodData) -> str:
-    head = ["STT", "Chỉ tiêu", "Đơn vị tính", f"Kế hoạch năm {data.end.year}",
-            f"Thực hiện đến {date_vi(data.end)}", "Tỷ lệ so với kế hoạch (%)"]
+    year = data.end.year
+    head = ["STT", "Chỉ tiêu", "Đơn vị tính", f"Kế hoạch năm {year}", "Văn bản giao chỉ tiêu",
+            f"Thực hiện đến {date_vi(data.end)}", "Tỷ lệ so với kế hoạch (%)",
+            f"Ước thực hiện cả năm {year}", "Ước tỷ lệ cả năm so với kế hoạch (%)"]
     rows = [f'<tr><td class="stt">{l.stt}</td><td>{escape(l.label)}</td>'
             f'<td class="unit">{escape(l.unit)}</td>'
             f'<td class="num">{number_vi(l.target, l.decimals)}</td>'
+            f'<td class="unit">{escape(l.document) or "-"}</td>'
             f'<td class="num">{number_vi(l.value, l.decimals)}</td>'
-            f'<td class="num">{_cell(l.attainment_pct, 1)}</td></tr>'
-            for l in plan_lines(data.values)]
+            f'<td class="num">{_cell(l.attainment_pct, 1)}</td>'
+            f'<td class="num">{_cell(l.estimate, l.decimals)}</td>'
+            f'<td class="num">{_cell(l.estimate_attainment_pct, 1)}</td></tr>'
+            for l in plan_lines(data)]
     return _section(plan_title(data.end), head, rows or [
-        f'<tr><td colspan="6">Chưa có chỉ tiêu kế hoạch năm {data.end.year}.</td></tr>'])
+        f'<tr><td colspan="9">Chưa có chỉ tiêu kế hoạch năm {year}.</td></tr>'],
+        "Ước thực hiện cả năm (kỳ lũy kế kết thúc trước 31/12): chỉ tiêu tại thời điểm = thực "
+        "hiện + (cả năm trước − cùng kỳ năm trước); chỉ tiêu phát sinh trong kỳ = thực hiện × cả "
+        "năm trước ÷ cùng kỳ năm trước.")
 
 
-def _section(title: str, head: list[str], rows: list[str]) -> str:
+def _locality_table(data: PeriodData) -> str:
+    head = ["STT", "Đơn vị hành chính", "Mã ĐVHC", "Tổng số hợp tác xã",
+            "Hợp tác xã thành lập mới", "Tổng số tổ hợp tác"]
+    rows = [f'<tr class="{"heading" if l.total else ""}"><td class="stt">{l.stt}</td>'
+            f"<td>{escape(l.label)}</td><td class=\"unit\">{l.code}</td>"
+            + "".join(f'<td class="num">{_cell(v, 0)}</td>' for v in l.values) + "</tr>"
+            for l in locality_lines(data)]
+    shares = "; ".join(f"{name}: {'-' if share is None else number_vi(share, 1) + '%'}"
+                       for name, share in unplaced_shares(data))
+    return _section(LOCALITY_TITLE, head, rows,
+                    f"Tỷ lệ “{UNPLACED_VI}” (chất lượng dữ liệu: đơn vị không xác định được địa "
+                    f"bàn theo bản đồ hành chính có hiệu lực ngày {date_vi(data.end)}) — {shares}.")
+
+
+def _across_reform_table(data: PeriodData) -> str:
+    if not data.across_reform:
+        return ""
+    head = ["STT", "Huyện cũ / đơn vị hành chính mới", "Mã ĐVHC",
+            f"Số HTX cùng kỳ năm {data.end.year - 1} (địa bàn cũ)",
+            f"Số HTX đến {date_vi(data.end)}", "Tổng số HTX của đơn vị mới"]
+    rows = [f'<tr class="{"" if l.level else "heading"}"><td class="stt">{l.stt}</td>'
+            f'<td style="padding-left:{8 + 18 * l.level}px">{escape(l.label)}</td>'
+            f'<td class="unit">{l.code}</td>'
+            f'<td class="num">{"" if l.level else _cell(l.previous, 0)}</td>'
+            f'<td class="num">{_cell(l.current, 0)}</td>'
+            f'<td class="num">{_cell(l.unit_total, 0) if l.level else ""}</td></tr>'
+            for l in across_reform_lines(data)]
+    return _section(ACROSS_REFORM_TITLE, head, rows,
+                    ACROSS_REFORM_NOTE.format(unplaced=UNPLACED_VI))
+
+
+def _section(title: str, head: list[str], rows: list[str], note: str = "") -> str:
     header = "".join(f"<th>{escape(h)}</th>" for h in head)
+    below = f'<p class="note">{escape(note)}</p>' if note else ""
     return (f'<section class="table"><h2>{escape(title)}</h2><table><thead><tr>{header}</tr>'
-            f'</thead><tbody>{"".join(rows)}</tbody></table></section>')
+            f'</thead><tbody>{"".join(rows)}</tbody></table>{below}</section>')
 
 
 def _footer(data: PeriodData) -> str:

@@ -95,6 +95,19 @@ LHHTX_GROUPS = {
 }
 
 
+# Kinds of administrative unit (core.ref_admin_unit.kind), as written before the unit's name.
+UNIT_KINDS = {"thanh_pho": "Thành phố", "thi_xa": "Thị xã", "huyen": "Huyện", "phuong": "Phường",
+              "xa": "Xã", "thi_tran": "Thị trấn", "dac_khu": "Đặc khu"}
+UNPLACED_VI = "Chưa xác định địa bàn"   # locality=khong_xac_dinh
+
+
+def unit_vi(unit) -> str:
+    """A unit of an administrative map as people write it: `Phường Hà Tu`; None: unplaced."""
+    if unit is None:
+        return UNPLACED_VI
+    return f"{UNIT_KINDS.get(unit.kind, '')} {unit.name}".strip()
+
+
 def display(code: str) -> Display:
     """An indicator's display; a code added to the marts later still shows, by its code."""
     return INDICATORS.get(code, Display(code, ""))

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from htx.exports.data import LOCALITY_INDICATORS, UNPLACED, PeriodData
 from htx.exports.labels import (HTX_SECTORS, INDICATORS, LHHTX_GROUPS, THT_GROUPS, Display,
-                                breakdown_vi, display, shown)
+                                breakdown_vi, display, shown, unit_vi)
 
 SHARE_HEADER = "Tỷ trọng (%)"
 
@@ -120,6 +121,18 @@ PLAN_SHEET = "Kế hoạch – thực hiện"
 PLAN_TITLE = "Biểu 06. THỰC HIỆN SO VỚI KẾ HOẠCH NĂM {year}"
 
 
+LOCALITY_SHEET = "Theo địa bàn"
+LOCALITY_TITLE = "Biểu 07. HỢP TÁC XÃ, TỔ HỢP TÁC THEO ĐỊA BÀN"
+ACROSS_REFORM_SHEET = "Đối chiếu địa bàn cũ – mới"
+ACROSS_REFORM_TITLE = ("Biểu 08. SỐ HỢP TÁC XÃ THEO ĐỊA BÀN CẤP HUYỆN CŨ VÀ ĐƠN VỊ HÀNH CHÍNH MỚI"
+                       " (Nghị quyết 1679/NQ-UBTVQH15, từ 01/07/2025)")
+ACROSS_REFORM_NOTE = ("Mỗi huyện cũ: số hợp tác xã cùng kỳ năm trước và kỳ này theo địa bàn cũ; "
+                      "bên dưới, các đơn vị hành chính mới mà xã, phường, thị trấn của huyện nhập "
+                      "vào: số hợp tác xã từ huyện đó và tổng số của đơn vị mới (một đơn vị mới có "
+                      "thể gồm xã của hai huyện cũ). Hợp tác xã ở xã bị chia tách hoặc có địa chỉ "
+                      "không rõ xã được tính vào \"{unplaced}\".")
+
+
 @dataclass(frozen=True)
 class PlanLine:
     stt: str
@@ -127,8 +140,31 @@ class PlanLine:
     unit: str
     target: float
     value: float
-    attainment_pct: float
+    attainment_pct: float | None
     decimals: int
+    document: str = ""                  # the plan document that set the target
+    estimate: float | None = None       # year-end estimate, in the displayed unit
+    estimate_attainment_pct: float | None = None
+
+
+@dataclass(frozen=True)
+class LocalityLine:
+    stt: str
+    label: str
+    code: str
+    values: list[float | None]          # one per LOCALITY_INDICATORS
+    total: bool = False                 # the "Tổng cộng" line
+
+
+@dataclass(frozen=True)
+class AcrossReformLine:
+    stt: str
+    label: str
+    code: str
+    previous: float | None              # last year's same months, old map
+    current: float                      # this period (old map, or from that district)
+    unit_total: float | None            # a new unit's whole count (its sub-lines only)
+    level: int
 
 
 def fill(table: Table, values: dict) -> list[FilledLine]:
@@ -146,19 +182,69 @@ def fill(table: Table, values: dict) -> list[FilledLine]:
     return filled
 
 
-def plan_lines(values: dict) -> list[PlanLine]:
-    """Every indicator of the period that has a plan target, in the catalogue's order."""
+def plan_lines(data: PeriodData) -> list[PlanLine]:
+    """Every indicator of the period that has a plan target, in the catalogue's order, with the
+    plan document that set it and the year-end estimate."""
+    values = data.values
     order = {code: i for i, code in enumerate(INDICATORS)}
     with_target = sorted((k for k, v in values.items() if v.target is not None),
                          key=lambda k: (order.get(k[0], len(order)), k))
+    units = {f"locality={unit.code}": unit_vi(unit) for unit in data.localities}
     lines = []
     for number, (code, breakdown) in enumerate(with_target, start=1):
         found, shown_as = values[(code, breakdown)], display(code)
-        label = shown_as.name + (f": {breakdown_vi(code, breakdown)}" if breakdown else "")
-        lines.append(PlanLine(str(number), label, shown_as.unit, shown(code, found.target),
-                              shown(code, found.value),
-                              float(found.attainment_pct) if found.attainment_pct is not None
-                              else None, shown_as.decimals))
+        label = shown_as.name + (
+            f": {units.get(breakdown) or breakdown_vi(code, breakdown)}" if breakdown else "")
+        estimate = found.estimate_full_year
+        lines.append(PlanLine(
+            str(number), label, shown_as.unit, shown(code, found.target), shown(code, found.value),
+            _float(found.attainment_pct), shown_as.decimals,
+            data.plan_documents.get((code, breakdown), ""),
+            None if estimate is None else shown(code, estimate),
+            _float(found.estimate_attainment_pct)))
+    return lines
+
+
+def _float(number) -> float | None:
+    return None if number is None else float(number)
+
+
+def locality_lines(data: PeriodData) -> list[LocalityLine]:
+    """Each unit of the map in force at the period's end, then the unplaced, then the total."""
+    def figures(key: str) -> list[float | None]:
+        found = [data.values.get((code, f"locality={key}")) for code in LOCALITY_INDICATORS]
+        return [float(f.value) if f else None for f in found]
+
+    lines = [LocalityLine(str(i), unit_vi(unit), unit.code, figures(unit.code))
+             for i, unit in enumerate(data.localities, start=1)]
+    lines.append(LocalityLine(str(len(lines) + 1), unit_vi(None), "", figures(UNPLACED)))
+    totals = [data.values.get((code, "")) for code in LOCALITY_INDICATORS]
+    lines.append(LocalityLine("", "Tổng cộng", "", [float(t.value) if t else None for t in totals],
+                              total=True))
+    return lines
+
+
+def unplaced_shares(data: PeriodData) -> list[tuple[str, float | None]]:
+    """Per locality indicator: its name and the share of its total no rule places (%)."""
+    shares = []
+    for code in LOCALITY_INDICATORS:
+        total = data.values.get((code, ""))
+        unplaced = data.values.get((code, f"locality={UNPLACED}"))
+        shares.append((display(code).name, float(unplaced.value * 100 / total.value)
+                       if total and unplaced and total.value else None))
+    return shares
+
+
+def across_reform_lines(data: PeriodData) -> list[AcrossReformLine]:
+    """Each old district (and the unplaced), then the new units its members now lie in."""
+    lines = []
+    for i, row in enumerate(data.across_reform, start=1):
+        lines.append(AcrossReformLine(
+            str(i), unit_vi(row.district), row.district.code if row.district else "",
+            _float(row.previous), float(row.current), None, 0))
+        lines.extend(AcrossReformLine("", unit_vi(unit), unit.code if unit else "", None,
+                                      float(count), _float(total) if unit else None, 1)
+                     for unit, count, total in row.new_units)
     return lines
 
 
