@@ -151,7 +151,8 @@ def test_corrected_resends_supersede_and_the_marts_reproduce_the_seed(province):
                       " AND breakdown = '' AND period_start = '2025-01-01'"
                       " AND period_end = '2025-09-30'") == [(2,)]
     # Supersession inside the data: amended declarations and revised reports count once.
-    assert query(dsn, "SELECT count(*) > 0 FROM core.tax_declaration_latest WHERE revision > 0")
+    assert query(dsn, "SELECT count(*) > 0 FROM core.tax_declaration_latest WHERE revision > 0"
+                 ) == [(True,)]
     assert query(dsn, "SELECT max(revision) FROM core.credit_fund_report_latest") == [(1,)]
 
     before = mart_snapshot(dsn)

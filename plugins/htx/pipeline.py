@@ -16,7 +16,7 @@ import importlib
 import json
 import logging
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Iterable, Iterator
 
@@ -503,21 +503,9 @@ def _add(a: StageCounts, b: StageCounts) -> StageCounts:
 
 def _stage_chunk(cur, feed: Feed, parser, runner, batch_id: int,
                  chunk: list[ParsedRow]) -> StageCounts:
-    import pandas as pd
-
-    parsed = [row for row in chunk if not row.failures]
-    if parsed:
-        frame = pd.DataFrame([row.values for row in parsed],
-                             columns=list(parser.COLUMNS + parser.CHECK_COLUMNS))
-        verdict = runner.validate(frame)
-        if verdict.table_failures:
-            raise BatchRejected("; ".join(verdict.table_failures))
-        for position, failures in verdict.row_failures.items():
-            row = parsed[position]
-            # The row's own value, not the frame's: pandas turns a chunk's integers into floats
-            # when another row of the chunk has none there, so a reason read "(-1.0)".
-            row.failures.extend(replace(f, value=row.values.get(f.field, f.value))
-                                for f in failures)
+    table_failures = runner.check(chunk, parser.COLUMNS + parser.CHECK_COLUMNS)
+    if table_failures:
+        raise BatchRejected("; ".join(table_failures))
     good = [row for row in chunk if not row.failures]
     bad = [row for row in chunk if row.failures]
     db.copy_rows(cur, feed.staging_table, LINEAGE_COLUMNS + parser.COLUMNS,

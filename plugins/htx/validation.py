@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from htx.feeds.common import Failure, jsonable
+from htx.feeds.common import Failure, ParsedRow, jsonable
 from htx.paths import EXPECTATIONS_DIR
 
 SAMPLE_SIZE = 20
@@ -73,6 +73,23 @@ class SuiteRunner:
     @property
     def suite_name(self) -> str:
         return self.suite_config["name"]
+
+    def check(self, rows: list[ParsedRow], columns: tuple[str, ...]) -> list[str]:
+        """Validate the rows that converted (no failure yet) as one chunk: each critical row rule
+        a row breaks joins its failures; returns the messages of failed critical table rules."""
+        import pandas as pd
+
+        parsed = [row for row in rows if not row.failures]
+        if not parsed:
+            return []
+        verdict = self.validate(pd.DataFrame([row.values for row in parsed], columns=list(columns)))
+        for position, failures in verdict.row_failures.items():
+            row = parsed[position]
+            # The row's own value, not the frame's: pandas turns a chunk's integers into floats
+            # when another row of the chunk has none there, so a reason read "(-1.0)".
+            row.failures.extend(replace(f, value=row.values.get(f.field, f.value))
+                                for f in failures)
+        return verdict.table_failures
 
     def validate(self, frame) -> ChunkVerdict:
         result = self.definition.run(batch_parameters={"dataframe": frame},
