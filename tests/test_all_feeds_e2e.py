@@ -19,7 +19,7 @@ from htx.feeds.config import FEEDS
 from htx.migrate import migrate
 from htx.sample.registrations import PERIOD_END, PERIOD_START, generate
 
-FILE_FEEDS = [f for f in FEEDS.values() if f.source == "file_drop"]
+FILE_FEEDS = [f for f in FEEDS.values() if f.source.kind == "file_drop"]
 BROKEN = {  # the sample's broken deliveries per file feed (plan targets: one per rejection reason)
     "tax_declarations": ["tax/to_khai_202411.csv"],
     "support_lending": ["lending/vbsp_202405.xlsx"],
@@ -122,7 +122,7 @@ def test_corrected_resends_supersede_and_the_marts_reproduce_the_seed(province):
         run_dag(feed.dag_id)
     run_dag("htx_plan_marts")
     for source_file in resent:  # only the newest version of a re-sent file counts
-        feed = next(f for f in FILE_FEEDS if source_file.startswith(f.file_glob.split("/")[0]))
+        feed = next(f for f in FILE_FEEDS if source_file.startswith(f.source.glob.split("/")[0]))
         versions = query(dsn, "SELECT batch_id FROM audit.load_batch WHERE source_object = %s"
                               " AND status = 'published' ORDER BY batch_id", (source_file,))
         assert len(versions) == 2, source_file

@@ -124,7 +124,7 @@ def _demo(args) -> int:
     print(f"warehouse: {_redact(os.environ['AIRFLOW_CONN_HTX_WAREHOUSE'])}")
     print(f"landing zone: {os.environ[ENV_LANDING_URL]}")
     devenv.migrate_all()
-    file_feeds = [f for f in FEEDS.values() if f.source == "file_drop"]
+    file_feeds = [f for f in FEEDS.values() if f.source.kind == "file_drop"]
     with sample_registry_api():
         run_dag(FEEDS["registrations"].dag_id)
     if not landing_configured:  # never write sample files into a real landing zone
