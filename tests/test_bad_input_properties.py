@@ -51,7 +51,6 @@ def mutated(code: str) -> str:
     return code[:9] + str((int(code[9]) + 1) % 10)
 
 
-
 def vn_number(n: int) -> str:
     return f"{n:,}".replace(",", ".")
 

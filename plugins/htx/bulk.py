@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from htx import db, limits
 from htx.feeds.common import Failure, RejectedObject, jsonable
+from htx.quarantine import quarantine_rows
 
 DEFAULT_MIN_BYTES = 8 * 1024 * 1024
 SCAN_BYTES = 1024 * 1024
@@ -293,8 +294,6 @@ def _stage_good_rows(cur, feed, parser, batch_id: int, url: str, critical: int) 
 def _quarantine_bad_rows(cur, feed, parser, rules, batch_id: int, url: str, critical: int) -> int:
     """Bad rows are few: their reasons are written by the same Python code as the parser's."""
     from psycopg2 import sql
-
-    from htx.pipeline import quarantine_rows
 
     fields = sorted({r.field for r in rules if r.severity == "critical"})
     record = sql.SQL(", ").join(

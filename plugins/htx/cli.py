@@ -23,7 +23,8 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
-from htx.errors import printable, with_object
+from htx.dag_runs import run_dag
+from htx.errors import printable
 from htx.settings import ENV_REGISTRY_API
 
 
@@ -279,36 +280,6 @@ def sample_registry_api():
     finally:
         del os.environ[ENV_REGISTRY_API]
         standin.stop()
-
-
-def run_dag(dag_id: str, must_succeed: bool = True):
-    """Run one DAG to completion through Airflow: by the scheduler when one runs it, else here
-    (`dag.test()`; htx.dag_runs). A run that did not succeed raises, or (must_succeed=False: the
-    demo's deliberately broken files) is reported."""
-    from htx import dag_runs
-
-    run = dag_runs.run(dag_id)
-    report_run(run, must_succeed)
-    return run
-
-
-def report_run(run, must_succeed: bool = True) -> None:
-    state = str(getattr(run.state, "value", run.state))
-    print(f"DAG {run.dag_id}: {state}")
-    if state != "success":
-        if must_succeed:
-            raise RuntimeError(f"DAG {run.dag_id} run {run.run_id} ended {state}")
-        _print_rejections(run.dag_id, run.run_id)
-
-
-def _print_rejections(dag_id: str, run_id: str) -> None:
-    from htx import db
-
-    with db.transaction() as conn, conn.cursor() as cur:
-        cur.execute("SELECT source_object, error FROM audit.load_batch WHERE dag_id = %s"
-                    " AND run_id = %s AND status IN ('rejected', 'failed')", (dag_id, run_id))
-        for source_object, error in cur.fetchall():
-            print(f"  not loaded: {with_object(error or '', source_object)}")
 
 
 def _redact(uri: str) -> str:

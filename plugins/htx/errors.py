@@ -114,8 +114,6 @@ def for_airflow(err: Exception) -> BaseException:
     message = describe(err)
     if is_transient(err):
         return TransientFailure(message)
-    from htx.pipeline import BatchRejected
-
-    if isinstance(err, BatchRejected):  # recorded already, in its own words
-        message = message.removeprefix("BatchRejected: ")
+    if isinstance(err, Rejection):  # a rejected batch: recorded already, in its own words
+        message = message.removeprefix(f"{type(err).__name__}: ")
     return AirflowFailException(message)

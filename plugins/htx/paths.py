@@ -7,7 +7,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 INCLUDE = REPO_ROOT / "include"
 SQL_DIR = INCLUDE / "sql"
 MIGRATIONS_DIR = SQL_DIR / "migrations"
-MERGE_SQL_DIR = SQL_DIR / "merge"
 MARTS_SQL_DIR = SQL_DIR / "marts"
 EXPECTATIONS_DIR = INCLUDE / "expectations"
 REFERENCE_DIR = INCLUDE / "reference"

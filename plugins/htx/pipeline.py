@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import json
 import logging
-import math
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Iterable, Iterator
 
 from htx import db
 from htx.errors import Rejection, blames_delivery, describe, printable, with_object
-from htx.feeds.common import ParsedRow, jsonable
+from htx.feeds.common import ParsedRow
 from htx.feeds.config import FEEDS, Feed
 from htx.feeds.kit import parser_of
+from htx.quarantine import jsonb, quarantine_rows
 
 log = logging.getLogger(__name__)
 
@@ -519,41 +518,13 @@ def _stage_chunk(cur, feed: Feed, parser, runner, batch_id: int,
                        max((v for v in cursor_values if v is not None), default=None))
 
 
-def quarantine_rows(cur, feed: Feed, batch_id: int, source_object: str,
-                    rows: Iterable[tuple[int, list, object]]) -> int:
-    """COPY (source_row, failures, record as delivered) into the feed's quarantine table."""
-    return db.copy_rows(
-        cur, feed.quarantine_table,
-        ("batch_id", "source_object", "source_row", "reason", "failures", "record"),
-        ((batch_id, source_object, source_row, "; ".join(f.describe() for f in failures),
-          _jsonb([f.as_json() for f in failures]), _jsonb(jsonable(record)))
-         for source_row, failures, record in rows))
-
-
 def _record_validation(cur, suite_name: str, tallies: dict, batch_id: int) -> None:
     for expectation, tally in tallies.items():
         cur.execute(
             "INSERT INTO audit.validation_result (batch_id, suite, expectation, severity, success,"
             " element_count, unexpected_count, unexpected_sample) VALUES (%s,%s,%s,%s,%s,%s,%s,%s)",
             (batch_id, suite_name, expectation, tally.severity, tally.success,
-             tally.element_count, tally.unexpected_count, _jsonb(tally.sample)))
-
-
-def _jsonb(value) -> str:
-    """JSON text for a jsonb column. jsonb holds neither U+0000 nor NaN/Infinity, which a hostile
-    source may send (the COPY then failed the whole batch with a bare error): they are kept as
-    ␀ (U+2400) and as the text "NaN"/"Infinity"; the landed object keeps the exact bytes."""
-    def visible(v):
-        if isinstance(v, str):
-            return v.replace("\x00", "\u2400")
-        if isinstance(v, float) and not math.isfinite(v):
-            return json.dumps(v)
-        if isinstance(v, dict):
-            return {visible(k): visible(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [visible(x) for x in v]
-        return v
-    return json.dumps(visible(value), ensure_ascii=False, allow_nan=False)
+             tally.element_count, tally.unexpected_count, jsonb(tally.sample)))
 
 
 # --- merge → publish ----------------------------------------------------------------------

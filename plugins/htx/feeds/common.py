@@ -25,10 +25,10 @@ class Failure:
     message: str
 
     def describe(self) -> str:
-        return f"{self.field}: {self.message} ({_jsonable(self.value)!r})"
+        return f"{self.field}: {self.message} ({jsonable(self.value)!r})"
 
     def as_json(self) -> dict:
-        return {"field": self.field, "rule": self.rule, "value": _jsonable(self.value),
+        return {"field": self.field, "rule": self.rule, "value": jsonable(self.value),
                 "message": self.message}
 
 
@@ -97,7 +97,8 @@ class BoundedLines:
         self.used = 0
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """A value as JSON holds it: dates ISO, exact amounts as text, anything else by its repr."""
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     if isinstance(value, Decimal):  # exact amounts stay exact, as text
@@ -105,19 +106,15 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return repr(value)
-
-
-def jsonable(value: Any) -> Any:
-    return _jsonable(value)
 
 
 def record_hash(values: dict, columns: tuple[str, ...]) -> str:
     """A stable fingerprint of a row's business content (lineage excluded)."""
-    canonical = json.dumps([_jsonable(values.get(c)) for c in columns], ensure_ascii=False)
+    canonical = json.dumps([jsonable(values.get(c)) for c in columns], ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -238,7 +235,8 @@ def header_positions(cells: tuple, expected: list[str], header_row: int, source_
         if name is None:
             continue
         if name in found and name in expected:
-            raise RejectedObject(source_object, f"column {name!r} appears twice in row {header_row}")
+            raise RejectedObject(source_object,
+                                 f"column {name!r} appears twice in row {header_row}")
         found.setdefault(name, column)
     missing = [name for name in expected if name not in found]
     if missing:

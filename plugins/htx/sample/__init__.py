@@ -1,5 +1,5 @@
 """The bundled sample: deterministic data in the sources' own formats, reproducing the figures of
-the province's 2025 plan document (see ../shared/seed-figures.json).
+the province's 2025 plan document (tests/fixtures/seed_figures.json).
 
 `registrations.generate()` gives the registry API's items; each file-drop feed has a module of
 its name with `write_files(root, registry_items)` writing its drops under the landing root.
