@@ -13,11 +13,12 @@ import pytest
 from psycopg2 import sql
 
 from conftest import SEED_FIGURES, SERVER, as_dags_login, query
-from htx import db, localpg, sample
+from htx import db
+from htx.dev import localpg, sample
 from htx.cli import run_dag
 from htx.feeds.config import FEEDS
 from htx.migrate import migrate
-from htx.sample.registrations import PERIOD_END, PERIOD_START, generate
+from htx.dev.sample.registrations import PERIOD_END, PERIOD_START, generate
 
 FILE_FEEDS = [f for f in FEEDS.values() if f.source.kind == "file_drop"]
 BROKEN = {  # the sample's broken deliveries per file feed (plan targets: one per rejection reason)
@@ -53,7 +54,7 @@ def batch_count(dsn) -> int:
 @pytest.fixture(scope="module")
 def province(tmp_path_factory, airflow_db):
     """A warehouse loaded with every feed's sample, before the corrected re-sends."""
-    from htx.registry_api.standin import RegistryStandIn
+    from htx.dev.registry_standin import RegistryStandIn
 
     name = f"htx_t_{uuid.uuid4().hex[:10]}"
     localpg.create_database(SERVER, name)

@@ -71,7 +71,7 @@ def _period(args, over_sample: bool = False) -> tuple[date, date] | None:
     """The period asked for, else the sample's (a demo over the sample), else the latest
     complete period the marts hold (None: they hold none)."""
     from htx.marts import latest_complete_period
-    from htx.sample.registrations import PERIOD_END, PERIOD_START
+    from htx.dev.sample.registrations import PERIOD_END, PERIOD_START
 
     if args.start is not None:
         return args.start, args.end
@@ -102,7 +102,7 @@ def _show_period(period, indicators: bool = True, exports: bool = True,
 
 
 def _migrate(args) -> int:
-    from htx import devenv
+    from htx.dev import devenv
     from htx.migrate import migrate
 
     devenv.prepare()
@@ -114,9 +114,9 @@ def _migrate(args) -> int:
 def _demo(args) -> int:
     from pathlib import Path
 
-    from htx import devenv, sample
+    from htx.dev import devenv, sample
     from htx.feeds.config import FEEDS
-    from htx.sample.registrations import generate
+    from htx.dev.sample.registrations import generate
     from htx.settings import ENV_LANDING_URL
 
     landing_configured = bool(os.environ.get(ENV_LANDING_URL))
@@ -147,7 +147,7 @@ def _demo(args) -> int:
     period = _period(args, over_sample)
     if not over_sample or args.start is not None:
         return _show_period(period)
-    from htx.sample.registrations import AFTER_REFORM_END, AFTER_REFORM_START
+    from htx.dev.sample.registrations import AFTER_REFORM_END, AFTER_REFORM_START
 
     # The sample's period, one after the 2025 reform (new map), then the sample period's exports.
     return max(_show_period(period, exports=False),
@@ -158,7 +158,8 @@ def _demo(args) -> int:
 def _up(args) -> int:
     """The local stack: Airflow's components as separate processes (htx.stack), every DAG of the
     project unpaused, a stand-in of the registration API unless a real one is configured."""
-    from htx import devenv, stack
+    from htx import stack
+    from htx.dev import devenv
 
     devenv.prepare()
     devenv.migrate_all()
@@ -186,7 +187,7 @@ def _start_registry_standin(running, env: dict[str, str]) -> str:
     """The bundled sample served as the registration API; its connection (JSON)."""
     from htx import stack
     from htx.paths import LOCAL_DIR
-    from htx.sample.registrations import generate
+    from htx.dev.sample.registrations import generate
 
     items_file = LOCAL_DIR / "sample" / "registrations.json"
     items_file.parent.mkdir(parents=True, exist_ok=True)
@@ -212,7 +213,7 @@ def start_standin_api(port: int, running=None,
 
 def _standin_api(args) -> int:
     from htx.paths import LOCAL_DIR
-    from htx.registry_api.standin import RegistryStandIn
+    from htx.dev.registry_standin import RegistryStandIn
 
     token = sys.stdin.readline().strip()
     if not token:
@@ -226,14 +227,14 @@ def _standin_api(args) -> int:
 
 
 def _indicators(args) -> int:
-    from htx import devenv
+    from htx.dev import devenv
 
     devenv.prepare()
     return _show_period(_period(args), exports=False)
 
 
 def _export(args) -> int:
-    from htx import devenv
+    from htx.dev import devenv
 
     devenv.prepare()
     return _show_period(_period(args), indicators=False, out=args.out)
@@ -249,7 +250,8 @@ def _print_exports(start: date, end: date, out: Path | None = None) -> None:
 
 
 def _dictionary(args) -> int:
-    from htx import devenv, dictionary
+    from htx import dictionary
+    from htx.dev import devenv
     from htx.migrate import migrate
 
     devenv.prepare()
@@ -267,8 +269,8 @@ def sample_registry_api():
     if os.environ.get(ENV_REGISTRY_API):
         yield None
         return
-    from htx.registry_api.standin import RegistryStandIn
-    from htx.sample.registrations import generate
+    from htx.dev.registry_standin import RegistryStandIn
+    from htx.dev.sample.registrations import generate
 
     token = secrets.token_urlsafe(16)
     standin = RegistryStandIn(generate(), token).start()

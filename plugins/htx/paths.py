@@ -14,7 +14,7 @@ DAGS_DIR = REPO_ROOT / "dags"
 PLUGINS_DIR = REPO_ROOT / "plugins"
 # Local, untracked state: the local PostgreSQL, Airflow home, generated sample data.
 LOCAL_DIR = REPO_ROOT / ".local"
-# Everything the project's commands create under LOCAL_DIR (htx.devenv sets this umask).
+# Everything the project's commands create under LOCAL_DIR (htx.dev.devenv sets this umask).
 PRIVATE_UMASK = 0o077
 
 

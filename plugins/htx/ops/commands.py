@@ -50,7 +50,7 @@ def add_parsers(commands) -> None:
 
 
 def _prepare() -> None:
-    from htx import devenv
+    from htx.dev import devenv
 
     devenv.prepare()
 

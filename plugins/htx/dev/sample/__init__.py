@@ -21,7 +21,7 @@ def write_drops(root: Path, registry_items: list[dict]) -> list[Path]:
     written: list[Path] = []
     for feed in FEEDS.values():
         if feed.source.kind == "file_drop":
-            written += importlib.import_module(f"htx.sample.{feed.name}").write_files(
+            written += importlib.import_module(f"htx.dev.sample.{feed.name}").write_files(
                 root, registry_items)
     return written
 
