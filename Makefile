@@ -43,5 +43,5 @@ bench: $(VENV)/.installed
 
 ## clean: stop the local PostgreSQL and delete local state (.local/)
 clean:
-	-$(PY) -c "from htx import localpg; localpg.stop()"
+	-$(PY) -c "from htx.dev import localpg; localpg.stop()"
 	rm -rf .local

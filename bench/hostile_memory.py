@@ -76,7 +76,8 @@ def cases() -> list[Case]:
 
 def measure(scale: float = 1.0) -> list[dict]:
     """Every case in one scratch database (dropped afterwards); one landing zone each."""
-    from htx import devenv, localpg, limits
+    from htx import limits
+    from htx.dev import devenv, localpg
     from htx.migrate import migrate
 
     if scale != 1.0:   # through the settings, as an operator would shrink them

@@ -50,7 +50,7 @@ ONE_M, TEN_M = 1_000_000, 10_000_000
 def main(argv: list[str] | None = None) -> dict:
     args = _arguments(argv)
     started = report.now()
-    from htx import devenv, localpg
+    from htx.dev import devenv, localpg
 
     devenv.prepare()
     server = localpg.ensure_running()
@@ -94,7 +94,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 @contextmanager
 def registry_api(items: list[dict]):
     """The stand-in registration API serving `items`, configured as htx_registry_api."""
-    from htx.registry_api.standin import RegistryStandIn
+    from htx.dev.registry_standin import RegistryStandIn
 
     token = secrets.token_urlsafe(12)
     standin = RegistryStandIn(items, token).start()
@@ -108,7 +108,7 @@ def registry_api(items: list[dict]):
 
 def measure_size(server, rows: int, path: Path, guard_mib: int) -> dict:
     """Steps 0, (a), (b), (c) for one tax file, in a fresh scratch database."""
-    from htx import localpg
+    from htx.dev import localpg
     from htx.migrate import migrate
 
     name = f"htx_bench_{uuid.uuid4().hex[:8]}"

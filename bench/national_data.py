@@ -24,7 +24,7 @@ from pathlib import Path
 
 from stdnum.vn import mst
 
-from htx.sample.registrations import (ACTIVITIES, GIVEN, LOCALITIES, PLACE_WORDS, SURNAMES, VN,
+from htx.dev.sample.registrations import (ACTIVITIES, GIVEN, LOCALITIES, PLACE_WORDS, SURNAMES, VN,
                                       VSIC_BY_SECTOR)
 
 # Bump when the generated content changes: cached files are named after it.

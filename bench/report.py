@@ -33,13 +33,13 @@ def now() -> str:
 def machine() -> str:
     """CPU model, cores, RAM, PostgreSQL (the local server), Python and OS, in one line."""
     return "; ".join([f"{_cpu_model()}, {os.cpu_count()} cores, {_ram_gib():.1f} GiB RAM",
-                      f"PostgreSQL {_pg_version()} (the local server, `htx.localpg`)",
+                      f"PostgreSQL {_pg_version()} (the local server, `htx.dev.localpg`)",
                       f"Python {platform.python_version()}", platform.platform()])
 
 
 def _pg_version() -> str:
     import psycopg2
-    from htx import localpg
+    from htx.dev import localpg
 
     conn = psycopg2.connect(localpg.ensure_running().uri("postgres"))
     try:

@@ -41,9 +41,10 @@ def dag_parse_seconds(repeats: int = 5) -> list[float]:
 
 
 def sample_ingest_seconds() -> dict[str, float]:
-    from htx import devenv, localpg, marts, pipeline
+    from htx import marts, pipeline
+    from htx.dev import devenv, localpg
     from htx.migrate import migrate
-    from htx.sample.registrations import generate
+    from htx.dev.sample.registrations import generate
 
     server = localpg.ensure_running()
     name = f"htx_bench_{uuid.uuid4().hex[:8]}"

@@ -20,7 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugins"))
 
-from htx import devenv, localpg  # noqa: E402
+from htx.dev import devenv, localpg  # noqa: E402
 from htx.paths import LOCAL_DIR  # noqa: E402
 
 # `make test` runs the suite in parallel processes (pytest-xdist: gw0, gw1, …), a file per process
@@ -119,7 +119,7 @@ def landing(tmp_path, monkeypatch):
 @pytest.fixture
 def registry_api(monkeypatch):
     """Start a registration API stand-in: `registry_api(items)` returns the running server."""
-    from htx.registry_api.standin import RegistryStandIn
+    from htx.dev.registry_standin import RegistryStandIn
 
     started = []
 

@@ -20,7 +20,8 @@ import psycopg2
 from psycopg2 import sql
 from stdnum.vn import mst
 
-from htx import localpg, pipeline
+from htx import pipeline
+from htx.dev import localpg
 from htx.migrate import migrate
 
 ROOT = Path(__file__).resolve().parents[1]

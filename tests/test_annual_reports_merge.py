@@ -187,7 +187,7 @@ def registry_sample(warehouse):
     import json
 
     from htx.feeds import registrations
-    from htx.sample.registrations import generate
+    from htx.dev.sample.registrations import generate
     from htx.validation import SuiteRunner
 
     items = generate()
@@ -197,8 +197,8 @@ def registry_sample(warehouse):
 
 
 def test_the_bundled_sample_gives_the_seed_figures_in_the_mart(warehouse, registry_sample, tmp_path):
-    from htx.sample import RESEND_DIR
-    from htx.sample.annual_reports import write_files
+    from htx.dev.sample import RESEND_DIR
+    from htx.dev.sample.annual_reports import write_files
     from htx.validation import SuiteRunner
 
     runner = SuiteRunner(FEED)

@@ -26,9 +26,9 @@ def run_feed() -> dict:
 
 def test_the_sample_loads_through_the_pipeline_and_every_row_is_accounted_for(
         warehouse, landing, feed):
-    from htx.sample import deliver_resends
-    from htx.sample.annual_reports import write_files
-    from htx.sample.registrations import generate
+    from htx.dev.sample import deliver_resends
+    from htx.dev.sample.annual_reports import write_files
+    from htx.dev.sample.registrations import generate
 
     write_files(landing, generate())
     first = run_feed()

@@ -8,9 +8,9 @@ import pytest
 from conftest import SEED_FIGURES
 from htx.feeds import annual_reports as parser
 from htx.feeds.common import RejectedObject
-from htx.sample import RESEND_DIR
-from htx.sample.annual_reports import write_files
-from htx.sample.registrations import generate, operating_as_of, states_as_of
+from htx.dev.sample import RESEND_DIR
+from htx.dev.sample.annual_reports import write_files
+from htx.dev.sample.registrations import generate, operating_as_of, states_as_of
 
 AS_OF = date(2024, 9, 30)
 CODES = ("HTX_WORKERS", "HTX_MEMBER_WORKERS", "HTX_AVG_INCOME", "HTX_MANAGERS",

@@ -51,7 +51,6 @@ def mutated(code: str) -> str:
     return code[:9] + str((int(code[9]) + 1) % 10)
 
 
-
 def vn_number(n: int) -> str:
     return f"{n:,}".replace(",", ".")
 
@@ -78,10 +77,12 @@ def stager():
     from htx.validation import SuiteRunner
 
     runners: dict = {}
+    loaded: dict = {}   # feed → rows loaded, rows quarantined over all its examples
     with fresh_warehouse() as dsn:
         def stage(feed_name: str, raw: bytes, source_object: str, rows_in: int) -> None:
             feed = FEEDS[feed_name]
             parser = importlib.import_module(feed.parser_module)
+            totals = loaded.setdefault(feed_name, [0, 0])
             try:
                 rows = list(parser.parse_object(raw, source_object))
             except RejectedObject as err:
@@ -111,7 +112,12 @@ def stager():
             assert len(staged) + len(quarantined) == rows_in
             assert all(VALID_CODE.get(feed_name, mst.is_valid)(code) for code in staged), staged
             assert all(f and all(x["field"] for x in f) for f in quarantined)
+            totals[0] += len(staged)
+            totals[1] += len(quarantined)
         yield stage
+    # A parser rejecting every delivery (or a suite quarantining every row, or none) would pass
+    # each example above: the deliveries, mostly plausible, must load rows and quarantine rows.
+    assert {feed: all(counts) for feed, counts in loaded.items()} == {f: True for f in loaded}, loaded
 
 
 def spoiled(valid: list, bad) -> st.SearchStrategy:

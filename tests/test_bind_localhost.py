@@ -1,5 +1,5 @@
 """Local servers listen on 127.0.0.1 only: the registration API stand-in, the local PostgreSQL and
-everything `make up` starts — Airflow's UI/API (AIRFLOW__API__HOST, set by htx.devenv.prepare),
+everything `make up` starts — Airflow's UI/API (AIRFLOW__API__HOST, set by htx.dev.devenv.prepare),
 and no log server on 0.0.0.0 or [::]. The compose stack publishes its ports on 127.0.0.1 only
 (tests/test_docker_compose.py)."""
 import os
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SERVER, query
-from htx.registry_api.standin import RegistryStandIn
+from htx.dev.registry_standin import RegistryStandIn
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,7 +54,7 @@ def test_airflow_serves_its_ui_and_api_on_loopback_under_make_up(tmp_path):
     env = {k: os.environ[k] for k in keep if k in os.environ}
     env.update({"PYTHONPATH": str(ROOT / "plugins"), "AIRFLOW_HOME": str(tmp_path)})
     code = ("from airflow.configuration import conf; before = conf.get('api', 'host');"
-            "from htx import devenv; devenv.prepare();"
+            "from htx.dev import devenv; devenv.prepare();"
             "print(before, conf.get('api', 'host'))")
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                           cwd=tmp_path)
@@ -89,7 +89,8 @@ def test_make_up_listens_on_loopback_only_and_unpauses_every_project_dag(tmp_pat
 
     import psutil
 
-    from htx import localpg, stack
+    from htx import stack
+    from htx.dev import localpg
     from htx.feeds.config import FEEDS
 
     metadata, warehouse = f"airflow_up_{uuid.uuid4().hex[:8]}", f"htx_t_{uuid.uuid4().hex[:10]}"

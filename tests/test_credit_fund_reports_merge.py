@@ -189,8 +189,8 @@ def test_a_period_without_reports_counts_zero_and_has_no_ratios(warehouse):
 
 def test_the_bundled_sample_gives_the_seed_figures_in_the_mart(warehouse, tmp_path):
     from htx.feeds.common import RejectedObject
-    from htx.sample import RESEND_DIR
-    from htx.sample.credit_fund_reports import write_files
+    from htx.dev.sample import RESEND_DIR
+    from htx.dev.sample.credit_fund_reports import write_files
     from htx.validation import SuiteRunner
 
     registry_until(warehouse, "2024-12-20")

@@ -26,8 +26,8 @@ def run_feed() -> dict:
 
 def test_the_sample_loads_through_the_pipeline_and_every_file_is_accounted_for(
         warehouse, landing, feed):
-    from htx.sample import deliver_resends
-    from htx.sample.credit_fund_reports import write_files
+    from htx.dev.sample import deliver_resends
+    from htx.dev.sample.credit_fund_reports import write_files
 
     write_files(landing, [])
     first = run_feed()

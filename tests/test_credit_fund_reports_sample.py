@@ -7,8 +7,8 @@ import pytest
 from conftest import SEED_FIGURES
 from htx.feeds import credit_fund_reports as parser
 from htx.feeds.common import RejectedObject
-from htx.sample import RESEND_DIR
-from htx.sample.credit_fund_reports import MAO_KHE, write_files
+from htx.dev.sample import RESEND_DIR
+from htx.dev.sample.credit_fund_reports import MAO_KHE, write_files
 
 PERIOD_END = date(2024, 9, 30)
 

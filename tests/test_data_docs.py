@@ -20,7 +20,8 @@ import pytest
 
 from browser_support import OFFLINE, chromium, rendered_dom
 from conftest import SERVER, query
-from htx import localpg, pipeline
+from htx import pipeline
+from htx.dev import localpg
 from htx.cli import run_dag
 from htx.feeds.config import FEEDS
 from htx.migrate import migrate

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from conftest import SERVER
-from htx import localpg
+from htx.dev import localpg
 from htx.cli import main
-from htx.sample.registrations import generate
+from htx.dev.sample.registrations import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,7 +34,7 @@ def registry_of_2025(count: int = 40) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def other_province(tmp_path_factory, airflow_db):
-    from htx.registry_api.standin import RegistryStandIn
+    from htx.dev.registry_standin import RegistryStandIn
 
     name = f"htx_t_{uuid.uuid4().hex[:10]}"
     localpg.create_database(SERVER, name)

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from conftest import ROOT, as_dags_login, query
 from faults_support import fresh_warehouse
-from htx import sample
+from htx.dev import sample
 from htx.errors import with_object
-from htx.sample.registrations import generate
+from htx.dev.sample.registrations import generate
 
 CORPUS = Path(__file__).parent / "corpus"
 PRIVATE_LINE = "MẬT-demo-outside-the-zone-31c7"

@@ -26,12 +26,13 @@ import pytest
 
 from browser_support import chromium, rendered_dom
 from conftest import ROOT, SERVER, as_dags_login, query
-from htx import exports, localpg, pipeline, sample
+from htx import exports, pipeline
+from htx.dev import localpg, sample
 from htx.cli import main, run_dag
 from htx.exports.labels import number_vi
 from htx.feeds.config import FEEDS
 from htx.migrate import migrate
-from htx.sample.registrations import PERIOD_END, PERIOD_START, generate
+from htx.dev.sample.registrations import PERIOD_END, PERIOD_START, generate
 
 ARTIFACTS = ROOT / "artifacts"
 COUNTS = ["HTX_TOTAL", "HTX_BY_SECTOR", "HTX_NEW", "HTX_DISSOLVED", "HTX_TAX_ACTIVE",
@@ -52,7 +53,7 @@ UNTRACED = {"HTX_SECTOR_SHARE", "HTX_NOT_ACTIVE_SHARE", "THT_SECTOR_SHARE", "QTD
 @pytest.fixture(scope="module")
 def province(tmp_path_factory, airflow_db):
     """(warehouse DSN, export folder): the sample loaded, the marts DAG run once."""
-    from htx.registry_api.standin import RegistryStandIn
+    from htx.dev.registry_standin import RegistryStandIn
 
     name = f"htx_t_{uuid.uuid4().hex[:10]}"
     localpg.create_database(SERVER, name)

@@ -11,7 +11,8 @@ import pytest
 from conftest import as_dags_login, query
 from faults_support import (Gate, drop, fresh_warehouse, in_thread, run_feed, second_server,
                             snapshot, tax_file)
-from htx import localpg, pipeline
+from htx import pipeline
+from htx.dev import localpg
 
 FEED = "tax_declarations"
 FILE = "tax/to_khai_202409.csv"

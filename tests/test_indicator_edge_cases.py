@@ -80,11 +80,14 @@ def test_a_change_recorded_after_the_period_changes_it_only_when_dated_inside_it
 
 
 def test_dissolved_or_registered_on_the_last_day_of_the_period(warehouse, pulls):
-    d, e, f = new_code(), new_code(), new_code()
+    d, e, f, group = new_code(), new_code(), new_code(), new_code()
     pulls(state(d, "dang_hoat_dong", "2020-01-01", "2024-01-05"),
           state(d, "da_giai_the", "2024-09-30", "2024-10-01"),
           state(e, "dang_hoat_dong", "2020-01-01", "2024-01-05"),
-          state(f, "dang_hoat_dong", "2024-09-30", "2024-10-01", registered="2024-09-30"))
+          state(f, "dang_hoat_dong", "2024-09-30", "2024-10-01", registered="2024-09-30"),
+          # A cooperative group (THT) dissolved too: HTX_DISSOLVED counts cooperatives only.
+          state(group, "dang_hoat_dong", "2020-01-01", "2024-01-05", entity_type="THT"),
+          state(group, "da_giai_the", "2024-09-30", "2024-10-01", entity_type="THT"))
     assert members(warehouse, "HTX_TOTAL", "2024-09-30") == {e: 1, f: 1}
     assert members(warehouse, "HTX_DISSOLVED", "2024-09-30") == {d: 1}
     assert members(warehouse, "HTX_NEW", "2024-09-30") == {f: 1}

@@ -23,8 +23,8 @@ from conftest import query
 from htx.cli import run_dag
 from htx.feeds.config import FEEDS
 from htx.landing import LandingZone
-from htx.sample import tax_declarations as tax_sample
-from htx.sample.registrations import generate
+from htx.dev.sample import tax_declarations as tax_sample
+from htx.dev.sample.registrations import generate
 from s3_support import s3_landing, s3_server  # noqa: F401 (fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -42,3 +42,13 @@ def test_the_readme_lists_every_limit_with_its_default_and_setting():
         what, default, _ = rows[limit.setting]
         assert what == limit.what
         assert default.split(" (")[0] == f"{limit.default:,} {limit.unit}"
+
+
+def test_a_document_one_level_deeper_than_the_limit_is_refused_and_the_limit_itself_is_read():
+    """At the limit, not only where Python's own recursion would give up (50,000 deep)."""
+    from htx.feeds import jsondoc
+
+    deepest = limits.JSON_DEPTH.value()
+    assert jsondoc.loads("[" * deepest + "]" * deepest, "x.json", what="JSON") is not None
+    with pytest.raises(RejectedObject, match=r"^nested deeper than the limit of 32 levels"):
+        jsondoc.loads("[" * (deepest + 1) + "]" * (deepest + 1), "x.json", what="JSON")

@@ -21,7 +21,7 @@ import pytest
 from conftest import ROOT
 from htx.feeds.config import FEEDS
 from htx.lineage import LineageTaskOperator
-from htx.sample.registrations import generate
+from htx.dev.sample.registrations import generate
 
 REGISTRATIONS = FEEDS["registrations"]
 FEED_TASKS = ["extract_to_landing", "validate_and_stage", "merge_into_core", "publish",

@@ -26,7 +26,8 @@ import uuid
 import pytest
 
 from conftest import SERVER, query
-from htx import localpg, marts, pipeline
+from htx import marts, pipeline
+from htx.dev import localpg
 from htx.migrate import migrate
 from plan_targets_support import annex_bytes, target_row
 

@@ -1,7 +1,7 @@
 """No secret in the repository: every file git tracks (or would add: untracked, not ignored) is
 scanned for passwords, tokens, keys and connection strings carrying credentials.
 
-Demo credentials are generated at set-up time (htx.localpg keeps them under the ignored .local/);
+Demo credentials are generated at set-up time (htx.dev.localpg keeps them under the ignored .local/);
 `.env.example` and the docs hold placeholders only. A hit names the file, line and rule.
 """
 import re
@@ -77,7 +77,7 @@ def test_no_tracked_file_holds_a_secret():
 
 def test_the_scan_sees_the_repository():
     files = repository_files()
-    assert {".env.example", "docker-compose.yml", "plugins/htx/localpg.py",
+    assert {".env.example", "docker-compose.yml", "plugins/htx/dev/localpg.py",
             "tests/test_no_secrets.py"} <= set(files)
     assert not any(name.startswith((".local/", ".venv/")) for name in files)
 

@@ -21,7 +21,8 @@ import pytest
 from psycopg2 import sql
 
 from conftest import SERVER, as_dags_login, query
-from htx import db, localpg, pipeline, validation
+from htx import db, pipeline, validation
+from htx.dev import localpg
 from htx.cli import main, run_dag
 from htx.feeds.config import FEEDS
 from htx.migrate import migrate
@@ -29,8 +30,8 @@ from htx.ops import reprocess
 from htx.ops.failures import failed_loads
 from htx.ops.notify import run_url
 from htx.paths import EXPECTATIONS_DIR
-from htx.sample import tax_declarations as tax_sample
-from htx.sample.registrations import generate
+from htx.dev.sample import tax_declarations as tax_sample
+from htx.dev.sample.registrations import generate
 from ops_support import MAIL_TO, alert_receivers  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
@@ -61,7 +62,7 @@ def _load_through_the_pipeline(feed_name: str) -> None:
 def province(tmp_path_factory, airflow_db, alert_receivers):  # noqa: F811
     """A warehouse holding the registry, and the tax department's sample drops (ten good month
     files, one broken) waiting in the landing zone."""
-    from htx.registry_api.standin import RegistryStandIn
+    from htx.dev.registry_standin import RegistryStandIn
 
     name = f"htx_t_{uuid.uuid4().hex[:10]}"
     localpg.create_database(SERVER, name)

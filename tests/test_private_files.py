@@ -2,7 +2,7 @@
 
 Landed copies hold the registry's ID numbers: on a local disk they are created 0600 in folders
 0700 whatever the process's umask (an Airflow worker is not started by the project's commands).
-The project's commands (`make demo`, `make up`, `make test`: htx.devenv.prepare) create
+The project's commands (`make demo`, `make up`, `make test`: htx.dev.devenv.prepare) create
 everything else under `.local/` owner-only too (umask 077), and nobody else can list `.local/`.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from conftest import ROOT
-from htx import localpg
+from htx.dev import localpg
 from htx.paths import LOCAL_DIR
 from htx.pipeline import RunInfo, extract_to_landing
 
@@ -41,7 +41,7 @@ def test_landed_copies_are_owner_only_whatever_the_umask(warehouse, landing):
 
 def test_the_projects_commands_create_local_files_owner_only():
     probe = LOCAL_DIR / f"probe-{os.getpid()}"
-    code = ("import os, stat; from htx import devenv; devenv.prepare();"
+    code = ("import os, stat; from htx.dev import devenv; devenv.prepare();"
             f"open({str(probe)!r}, 'w').close(); os.mkdir({str(probe)!r} + '.d');"
             f"print(oct(stat.S_IMODE(os.stat({str(probe)!r}).st_mode)),"
             f" oct(stat.S_IMODE(os.stat({str(probe)!r} + '.d').st_mode)))")

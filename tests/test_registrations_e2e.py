@@ -5,8 +5,8 @@ import pytest
 
 from conftest import SEED_FIGURES, query
 from htx.cli import run_dag
-from htx.sample import plan_targets
-from htx.sample.registrations import PERIOD_END, PERIOD_START, generate
+from htx.dev.sample import plan_targets
+from htx.dev.sample.registrations import PERIOD_END, PERIOD_START, generate
 
 REGISTRY_INDICATORS = [
     "HTX_TOTAL", "HTX_NEW", "HTX_DISSOLVED", "HTX_BY_SECTOR", "HTX_SECTOR_SHARE",

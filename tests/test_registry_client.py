@@ -4,7 +4,7 @@ import json
 import pytest
 
 from htx.registry_api.client import RegistryApiError, RetryPolicy, fetch_pages
-from htx.registry_api.standin import RegistryStandIn
+from htx.dev.registry_standin import RegistryStandIn
 from htx.settings import RegistryApi
 
 ITEMS = [{"entity_code": f"57{i:08d}", "updated_at": f"2024-0{1 + i % 9}-01T08:00:00+07:00"}

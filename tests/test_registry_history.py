@@ -99,6 +99,15 @@ def test_states_of_one_day_are_ordered_by_updated_at(warehouse, pulls):
     assert current == [(25,)]
 
 
+def test_a_state_listed_twice_in_one_pull_is_its_later_item(warehouse, pulls):
+    """One batch delivers the same state (code, updated_at) twice: the later item holds."""
+    c = new_code()
+    pulls(state(c, "dang_hoat_dong", "2020-01-01", "2024-01-05", members=10),
+          state(c, "dang_hoat_dong", "2020-01-01", "2024-01-05", members=25))
+    assert query(warehouse, "SELECT members FROM core.registration_state WHERE entity_code = %s",
+                 (c,)) == [(25,)]
+
+
 def test_dissolved_on_the_last_day_of_the_period(warehouse, pulls):
     d, e = new_code(), new_code()
     pulls(state(d, "dang_hoat_dong", "2020-01-01", "2024-01-05"),

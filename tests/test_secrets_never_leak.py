@@ -108,7 +108,7 @@ def test_a_webhook_refusing_its_own_header_logs_no_secret(alert_receivers, monke
 def test_make_up_hands_the_stand_in_its_token_off_the_command_line():
     from htx.cli import start_standin_api
     from htx.paths import LOCAL_DIR
-    from htx.sample.registrations import generate
+    from htx.dev.sample.registrations import generate
 
     items = LOCAL_DIR / "sample" / "registrations.json"   # what `make up` serves
     items.parent.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,8 @@ from psycopg2 import errors, sql
 
 from conftest import SERVER, as_dags_login, query
 from faults_support import fresh_warehouse, run_feed, valid_codes
-from htx import db, localpg, marts, pipeline
+from htx import db, marts, pipeline
+from htx.dev import localpg
 
 PERSONAL = {"legal_rep_name", "legal_rep_id_number"}
 ID_NUMBER = "022090001234"
@@ -73,7 +74,7 @@ class Login:
 def province(tmp_path_factory):
     """A warehouse loaded by a loader login user — not a superuser — with registry rows (and
     their legal representatives) and refreshed marts; and an analyst login user."""
-    from htx.registry_api.standin import RegistryStandIn
+    from htx.dev.registry_standin import RegistryStandIn
 
     token = secrets.token_urlsafe(12)
     standin = RegistryStandIn([item(code) for code in valid_codes(3)], token).start()
@@ -233,7 +234,7 @@ def test_the_local_stack_gives_the_dags_their_own_login(tmp_path):
     from conftest import ROOT
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_HTX_WAREHOUSE")}
-    code = ("import json, os; from htx import devenv; devenv.prepare();"
+    code = ("import json, os; from htx.dev import devenv; devenv.prepare();"
             "print(json.dumps([os.environ['AIRFLOW_CONN_HTX_WAREHOUSE'],"
             " os.environ['AIRFLOW_CONN_HTX_WAREHOUSE_OWNER']]))")
     done = subprocess.run([sys.executable, "-c", code], env={**env, "AIRFLOW_HOME": str(tmp_path)},

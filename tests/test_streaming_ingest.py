@@ -29,7 +29,7 @@ from htx.feeds import tax_declarations as tax
 from htx.feeds.common import RejectedObject
 from htx.feeds.config import FEEDS
 from htx.landing import DeliveryChanged, LandingZone, sha256_of
-from htx.sample.tax_declarations import encode_cp1258
+from htx.dev.sample.tax_declarations import encode_cp1258
 
 TESTS = Path(__file__).parent
 TAX_FILES = sorted([*(TESTS / "data" / "tax_declarations").glob("*.csv"),

@@ -10,8 +10,8 @@ from conftest import SEED_FIGURES, query
 from htx import marts
 from htx.feeds import support_lending as parser
 from htx.feeds.common import RejectedObject
-from htx.sample.registrations import generate, operating_as_of
-from htx.sample.support_lending import PERIOD_END, write_files
+from htx.dev.sample.registrations import generate, operating_as_of
+from htx.dev.sample.support_lending import PERIOD_END, write_files
 from test_support_lending_core import registry_reaching, stage_and_merge
 
 LENDING = ["LENDING_FUND_SIZE", "LENDING_CONTRACTS", "LENDING_DISBURSED", "LENDING_OUTSTANDING",

@@ -35,10 +35,11 @@ import pytest
 import requests
 
 from conftest import SEED_FIGURES, SERVER, as_dags_login, query
-from htx import localpg, sample, stack
+from htx import stack
+from htx.dev import localpg, sample
 from htx.feeds.config import FEEDS
 from htx.migrate import migrate
-from htx.sample.registrations import PERIOD_END, PERIOD_START, generate
+from htx.dev.sample.registrations import PERIOD_END, PERIOD_START, generate
 from ops_support import alert_receivers  # noqa: F401 (a fixture)
 from s3_support import S3Landing, s3_landing_settings, s3_server  # noqa: F401 (a fixture)
 
@@ -217,7 +218,7 @@ def _start_airflow(running: stack.Stack, base_env: dict[str, str], homes: Path,
 
 @pytest.fixture(scope="module")
 def topology(tmp_path_factory, s3_server, alert_receivers):  # noqa: F811
-    from htx.registry_api.standin import RegistryStandIn
+    from htx.dev.registry_standin import RegistryStandIn
 
     folder = tmp_path_factory.mktemp("topology")
     meta, warehouse = f"airflow_topo_{uuid.uuid4().hex[:8]}", f"htx_t_{uuid.uuid4().hex[:10]}"

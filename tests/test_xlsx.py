@@ -61,8 +61,8 @@ def test_every_committed_workbook_reads_as_openpyxl_reads_it(path):
 
 
 def test_the_samples_workbooks_read_as_openpyxl_reads_them(tmp_path):
-    from htx.sample.registrations import generate
-    from htx.sample.support_lending import write_files
+    from htx.dev.sample.registrations import generate
+    from htx.dev.sample.support_lending import write_files
 
     written = write_files(tmp_path, generate())
     assert written

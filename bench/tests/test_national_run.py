@@ -6,7 +6,7 @@ from __future__ import annotations
 import psycopg2
 
 import national
-from htx import localpg
+from htx.dev import localpg
 
 
 def _bench_databases() -> set[str]:

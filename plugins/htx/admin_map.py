@@ -1,5 +1,6 @@
 """The province's administrative maps across the 2025 reform, and where a registry state lies on
-each of them (../shared/indicators.md, "Locality of an entity … across the 2025 reform").
+each of them (the catalogue's rule "Locality of an entity … across the 2025 reform", as the
+README's "The administrative map across the 2025 reform" tells it).
 
 Reference data (include/reference/): `admin_maps.csv` (each map's validity: the pre-reform map of
 13 district-level units until 30/06/2025, the 54 commune-level units from 01/07/2025),

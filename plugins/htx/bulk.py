@@ -1,7 +1,8 @@
 """In-database ingest of large CSV deliveries: PostgreSQL reads, types and validates them.
 
 The Python parsers spend 40–100 µs on each row; a national monthly tax file has millions. For a
-CSV feed with a bulk transform (`include/sql/bulk/<feed>.sql`), a delivery of at least
+CSV feed declaring a bulk transform (`Feed.bulk_sql`, e.g. `include/sql/bulk/<feed>.sql`; its parser
+a htx.feeds.kit.BulkCsvParser), a delivery of at least
 `HTX_BULK_MIN_BYTES` is instead streamed from the landing zone into PostgreSQL's own COPY (which
 also decodes Windows-1258), typed by that SQL, and checked by the feed's expectation suite
 compiled to SQL predicates (`compile_suite`) — one pass per batch instead of per-row Python.
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 
 from htx import db, limits
 from htx.feeds.common import Failure, RejectedObject, jsonable
-from htx.paths import SQL_DIR
+from htx.quarantine import quarantine_rows
 
 DEFAULT_MIN_BYTES = 8 * 1024 * 1024
 SCAN_BYTES = 1024 * 1024
@@ -64,14 +65,9 @@ def min_bytes() -> int:
     return int(os.environ.get("HTX_BULK_MIN_BYTES", DEFAULT_MIN_BYTES))
 
 
-def transform_sql(feed_name: str):
-    path = SQL_DIR / "bulk" / f"{feed_name}.sql"
-    return path if path.exists() else None
-
-
 def applies(feed, size_bytes: int | None) -> bool:
-    """Large deliveries of CSV feeds that have a bulk transform (and no source cursor)."""
-    return (transform_sql(feed.name) is not None and feed.cursor_field is None
+    """Large deliveries of CSV feeds that declare a bulk transform (and no source cursor)."""
+    return (feed.bulk_sql is not None and feed.cursor_field is None
             and size_bytes is not None and size_bytes >= min_bytes())
 
 
@@ -256,7 +252,7 @@ def _type_and_check(cur, feed, rules: list[CompiledRule], messages: dict) -> Non
     cur.execute(sql.SQL(
         "CREATE TEMP TABLE bulk_typed ON COMMIT DROP AS SELECT typed.*,"
         " CASE WHEN parse_failures IS NULL THEN {} END AS unexpected FROM ({} OFFSET 0) AS typed").format(
-        bits, sql.SQL(transform_sql(feed.name).read_text(encoding="utf-8"))), messages)
+        bits, sql.SQL(feed.bulk_sql.read_text(encoding="utf-8"))), messages)
 
 
 def _tallies(cur, rules: list[CompiledRule]) -> tuple[int, dict]:
@@ -298,8 +294,6 @@ def _stage_good_rows(cur, feed, parser, batch_id: int, url: str, critical: int) 
 def _quarantine_bad_rows(cur, feed, parser, rules, batch_id: int, url: str, critical: int) -> int:
     """Bad rows are few: their reasons are written by the same Python code as the parser's."""
     from psycopg2 import sql
-
-    from htx.pipeline import quarantine_rows
 
     fields = sorted({r.field for r in rules if r.severity == "critical"})
     record = sql.SQL(", ").join(

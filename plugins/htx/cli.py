@@ -23,7 +23,8 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
-from htx.errors import printable, with_object
+from htx.dag_runs import run_dag
+from htx.errors import printable
 from htx.settings import ENV_REGISTRY_API
 
 
@@ -70,7 +71,7 @@ def _period(args, over_sample: bool = False) -> tuple[date, date] | None:
     """The period asked for, else the sample's (a demo over the sample), else the latest
     complete period the marts hold (None: they hold none)."""
     from htx.marts import latest_complete_period
-    from htx.sample.registrations import PERIOD_END, PERIOD_START
+    from htx.dev.sample.registrations import PERIOD_END, PERIOD_START
 
     if args.start is not None:
         return args.start, args.end
@@ -101,7 +102,7 @@ def _show_period(period, indicators: bool = True, exports: bool = True,
 
 
 def _migrate(args) -> int:
-    from htx import devenv
+    from htx.dev import devenv
     from htx.migrate import migrate
 
     devenv.prepare()
@@ -113,9 +114,9 @@ def _migrate(args) -> int:
 def _demo(args) -> int:
     from pathlib import Path
 
-    from htx import devenv, sample
+    from htx.dev import devenv, sample
     from htx.feeds.config import FEEDS
-    from htx.sample.registrations import generate
+    from htx.dev.sample.registrations import generate
     from htx.settings import ENV_LANDING_URL
 
     landing_configured = bool(os.environ.get(ENV_LANDING_URL))
@@ -124,7 +125,7 @@ def _demo(args) -> int:
     print(f"warehouse: {_redact(os.environ['AIRFLOW_CONN_HTX_WAREHOUSE'])}")
     print(f"landing zone: {os.environ[ENV_LANDING_URL]}")
     devenv.migrate_all()
-    file_feeds = [f for f in FEEDS.values() if f.source == "file_drop"]
+    file_feeds = [f for f in FEEDS.values() if f.source.kind == "file_drop"]
     with sample_registry_api():
         run_dag(FEEDS["registrations"].dag_id)
     if not landing_configured:  # never write sample files into a real landing zone
@@ -146,7 +147,7 @@ def _demo(args) -> int:
     period = _period(args, over_sample)
     if not over_sample or args.start is not None:
         return _show_period(period)
-    from htx.sample.registrations import AFTER_REFORM_END, AFTER_REFORM_START
+    from htx.dev.sample.registrations import AFTER_REFORM_END, AFTER_REFORM_START
 
     # The sample's period, one after the 2025 reform (new map), then the sample period's exports.
     return max(_show_period(period, exports=False),
@@ -157,7 +158,8 @@ def _demo(args) -> int:
 def _up(args) -> int:
     """The local stack: Airflow's components as separate processes (htx.stack), every DAG of the
     project unpaused, a stand-in of the registration API unless a real one is configured."""
-    from htx import devenv, stack
+    from htx import stack
+    from htx.dev import devenv
 
     devenv.prepare()
     devenv.migrate_all()
@@ -185,7 +187,7 @@ def _start_registry_standin(running, env: dict[str, str]) -> str:
     """The bundled sample served as the registration API; its connection (JSON)."""
     from htx import stack
     from htx.paths import LOCAL_DIR
-    from htx.sample.registrations import generate
+    from htx.dev.sample.registrations import generate
 
     items_file = LOCAL_DIR / "sample" / "registrations.json"
     items_file.parent.mkdir(parents=True, exist_ok=True)
@@ -211,7 +213,7 @@ def start_standin_api(port: int, running=None,
 
 def _standin_api(args) -> int:
     from htx.paths import LOCAL_DIR
-    from htx.registry_api.standin import RegistryStandIn
+    from htx.dev.registry_standin import RegistryStandIn
 
     token = sys.stdin.readline().strip()
     if not token:
@@ -225,14 +227,14 @@ def _standin_api(args) -> int:
 
 
 def _indicators(args) -> int:
-    from htx import devenv
+    from htx.dev import devenv
 
     devenv.prepare()
     return _show_period(_period(args), exports=False)
 
 
 def _export(args) -> int:
-    from htx import devenv
+    from htx.dev import devenv
 
     devenv.prepare()
     return _show_period(_period(args), indicators=False, out=args.out)
@@ -248,7 +250,8 @@ def _print_exports(start: date, end: date, out: Path | None = None) -> None:
 
 
 def _dictionary(args) -> int:
-    from htx import devenv, dictionary
+    from htx import dictionary
+    from htx.dev import devenv
     from htx.migrate import migrate
 
     devenv.prepare()
@@ -266,8 +269,8 @@ def sample_registry_api():
     if os.environ.get(ENV_REGISTRY_API):
         yield None
         return
-    from htx.registry_api.standin import RegistryStandIn
-    from htx.sample.registrations import generate
+    from htx.dev.registry_standin import RegistryStandIn
+    from htx.dev.sample.registrations import generate
 
     token = secrets.token_urlsafe(16)
     standin = RegistryStandIn(generate(), token).start()
@@ -279,36 +282,6 @@ def sample_registry_api():
     finally:
         del os.environ[ENV_REGISTRY_API]
         standin.stop()
-
-
-def run_dag(dag_id: str, must_succeed: bool = True):
-    """Run one DAG to completion through Airflow: by the scheduler when one runs it, else here
-    (`dag.test()`; htx.dag_runs). A run that did not succeed raises, or (must_succeed=False: the
-    demo's deliberately broken files) is reported."""
-    from htx import dag_runs
-
-    run = dag_runs.run(dag_id)
-    report_run(run, must_succeed)
-    return run
-
-
-def report_run(run, must_succeed: bool = True) -> None:
-    state = str(getattr(run.state, "value", run.state))
-    print(f"DAG {run.dag_id}: {state}")
-    if state != "success":
-        if must_succeed:
-            raise RuntimeError(f"DAG {run.dag_id} run {run.run_id} ended {state}")
-        _print_rejections(run.dag_id, run.run_id)
-
-
-def _print_rejections(dag_id: str, run_id: str) -> None:
-    from htx import db
-
-    with db.transaction() as conn, conn.cursor() as cur:
-        cur.execute("SELECT source_object, error FROM audit.load_batch WHERE dag_id = %s"
-                    " AND run_id = %s AND status IN ('rejected', 'failed')", (dag_id, run_id))
-        for source_object, error in cur.fetchall():
-            print(f"  not loaded: {with_object(error or '', source_object)}")
 
 
 def _redact(uri: str) -> str:

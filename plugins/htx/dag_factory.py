@@ -113,7 +113,7 @@ def build_feed_dag(feed: Feed):
     from htx.lineage import feed_tasks
 
     task = feed_tasks(feed)  # @task, each task telling OpenLineage what it reads and writes
-    source_tag = Tag.API if feed.source == "api" else Tag.FILE_DROP
+    source_tag = Tag.API if feed.source.kind == "api" else Tag.FILE_DROP
 
     @dag(dag_id=feed.dag_id, description=feed.title, schedule=feed.schedule,
          start_date=_start_date(), catchup=False, max_active_runs=1, default_args=default_args(),
@@ -236,7 +236,7 @@ def build_marts_dag():
 
 def _feed_doc(feed: Feed) -> str:
     return (f"### {feed.title}\n\n{feed.doc}\n\n"
-            f"| | |\n|---|---|\n| source | {feed.source} |\n| schedule | `{feed.schedule}` "
+            f"| | |\n|---|---|\n| source | {feed.source.kind} |\n| schedule | `{feed.schedule}` "
             f"({TIMEZONE}) |\n| writes | `{feed.staging_table}`, `{feed.core_table}`, "
             f"`{feed.quarantine_table}`, `audit.load_batch` |\n| suite | "
-            f"`include/expectations/{feed.suite_file}` |\n")
+            f"`{feed.suite_file}` |\n")

@@ -20,6 +20,35 @@ def run(dag_id: str):
     return _scheduled_run(dag_id) if scheduler_runs(dag_id) else _in_process(dag_id)
 
 
+def run_dag(dag_id: str, must_succeed: bool = True):
+    """Run one DAG to completion through Airflow: by the scheduler when one runs it, else here
+    (`dag.test()`). A run that did not succeed raises, or (must_succeed=False: the demo's
+    deliberately broken files) is reported."""
+    finished = run(dag_id)
+    report_run(finished, must_succeed)
+    return finished
+
+
+def report_run(run, must_succeed: bool = True) -> None:
+    state = str(getattr(run.state, "value", run.state))
+    print(f"DAG {run.dag_id}: {state}")
+    if state != "success":
+        if must_succeed:
+            raise RuntimeError(f"DAG {run.dag_id} run {run.run_id} ended {state}")
+        _print_rejections(run.dag_id, run.run_id)
+
+
+def _print_rejections(dag_id: str, run_id: str) -> None:
+    from htx import db
+    from htx.errors import with_object
+
+    with db.transaction() as conn, conn.cursor() as cur:
+        cur.execute("SELECT source_object, error FROM audit.load_batch WHERE dag_id = %s"
+                    " AND run_id = %s AND status IN ('rejected', 'failed')", (dag_id, run_id))
+        for source_object, error in cur.fetchall():
+            print(f"  not loaded: {with_object(error or '', source_object)}")
+
+
 def asset_triggered_run(dag_id: str, source_run):
     """The finished run of `dag_id` that `source_run`'s Asset events started, when the scheduler
     will run it; None when it will not (no live scheduler, the DAG paused, no event)."""

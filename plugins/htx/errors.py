@@ -18,18 +18,28 @@ import errno
 _TRANSIENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
 
 
+class Rejection(Exception):
+    """A planned rejection of a delivery, which says why in its own words: recorded without its
+    class name. Any error may set `names_its_object` when its message names its object already
+    (a landed file, an API request), so that the batch's is not added again."""
+    names_its_object = False
+
+
+class Transient(Exception):
+    """A failure of something outside the platform that a later try may not meet (an endpoint
+    still unreachable after a client's own retries)."""
+
+
 def is_transient(err: BaseException) -> bool:
     """Whether retrying the task later may succeed where this attempt failed."""
     import psycopg2
     import requests
 
-    from htx.registry_api.client import RegistryApiUnreachable
-
     if isinstance(err, (psycopg2.OperationalError, psycopg2.InterfaceError,
                         psycopg2.errors.TransactionRollbackError)):
         return True  # server gone or restarting, connection cut, deadlock or serialization
     if isinstance(err, (ConnectionError, TimeoutError, requests.ConnectionError,
-                        requests.Timeout, RegistryApiUnreachable)):
+                        requests.Timeout, Transient)):
         return True
     return isinstance(err, OSError) and err.errno in _TRANSIENT_ERRNOS
 
@@ -104,8 +114,6 @@ def for_airflow(err: Exception) -> BaseException:
     message = describe(err)
     if is_transient(err):
         return TransientFailure(message)
-    from htx.pipeline import BatchRejected
-
-    if isinstance(err, BatchRejected):  # recorded already, in its own words
-        message = message.removeprefix("BatchRejected: ")
+    if isinstance(err, Rejection):  # a rejected batch: recorded already, in its own words
+        message = message.removeprefix(f"{type(err).__name__}: ")
     return AirflowFailException(message)

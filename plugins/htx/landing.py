@@ -25,7 +25,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from htx.errors import PlatformError
+from htx.errors import PlatformError, Rejection
 from htx.paths import open_private
 
 CHUNK_BYTES = 1 << 20
@@ -53,7 +53,7 @@ class DeliveryChanged(RuntimeError):
     """A delivered file changed between its hashing and its landing: a source still writing."""
 
 
-class RefusedDelivery(Exception):
+class RefusedDelivery(Rejection):
     """A delivery that is not read at all: a symbolic link or not a regular file."""
 
 

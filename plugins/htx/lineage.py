@@ -50,7 +50,8 @@ def _table(name: str) -> Dataset:
 
 def feed_step(feed: Feed, task_id: str) -> TaskLineage:
     """What each task of a feed's DAG reads and writes."""
-    source = Dataset("api", feed.name) if feed.source == "api" else Dataset("drop", feed.file_glob)
+    source = (Dataset("api", feed.name) if feed.source.kind == "api"
+              else Dataset("drop", feed.source.glob))
     landed = Dataset("landed", feed.name)
     staging, quarantine, core = map(_table, (feed.staging_table, feed.quarantine_table,
                                              feed.core_table))
@@ -136,14 +137,10 @@ def named(datasets: tuple[Dataset, ...]) -> list:
 
 
 def _api(feed_name: str) -> tuple[str, str]:
-    from urllib.parse import urlsplit
+    import importlib
 
-    from htx.registry_api.client import ENTITIES_PATH
-    from htx.settings import registry_api
-
-    base = urlsplit(registry_api().base_url)
-    return f"{base.scheme}://{base.hostname}" + (f":{base.port}" if base.port else ""), \
-        base.path.rstrip("/") + ENTITIES_PATH
+    client = importlib.import_module(FEEDS[feed_name].source.client)
+    return client.lineage_name(client.configured())
 
 
 def _in_landing(relative: str) -> tuple[str, str]:

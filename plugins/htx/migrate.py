@@ -45,7 +45,7 @@ def migrate(dsn: str | None = None, dags_login: tuple[str, str] | None = None) -
             cur.execute(_BOOTSTRAP)
             cur.execute("SELECT version, checksum FROM audit.schema_migration")
             done = dict(cur.fetchall())
-            for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+            for path in _migration_files():
                 text = path.read_text(encoding="utf-8")
                 checksum = hashlib.sha256(text.encode()).hexdigest()
                 if path.stem in done:
@@ -64,6 +64,14 @@ def migrate(dsn: str | None = None, dags_login: tuple[str, str] | None = None) -
     finally:
         conn.close()
     return applied_now
+
+
+def _migration_files() -> list:
+    """The core migrations in order, then each feed's own (a feed kept outside this package)."""
+    from htx.feeds.config import FEEDS
+
+    own = [sorted(f.migrations.glob("*.sql")) for f in FEEDS.values() if f.migrations]
+    return sorted(MIGRATIONS_DIR.glob("*.sql")) + [path for paths in own for path in paths]
 
 
 def grant_dags_login(cur, login: str, password: str) -> None:

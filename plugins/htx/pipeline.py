@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import json
 import logging
-import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Iterable, Iterator
 
 from htx import db
-from htx.errors import blames_delivery, describe, printable, with_object
-from htx.feeds.common import ParsedRow, RejectedObject, jsonable
+from htx.errors import Rejection, blames_delivery, describe, printable, with_object
+from htx.feeds.common import ParsedRow
 from htx.feeds.config import FEEDS, Feed
+from htx.feeds.kit import parser_of
+from htx.quarantine import jsonb, quarantine_rows
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ LINEAGE_COLUMNS = ("batch_id", "source_object", "source_row")
 CURSOR_OVERLAP = timedelta(minutes=15)
 
 
-class BatchRejected(Exception):
+class BatchRejected(Rejection):
     """The batch cannot load at all; nothing of it reached core. Raised once the rejection is
     recorded in audit.load_batch (`batch_id`)."""
 
@@ -66,7 +66,7 @@ class StageCounts:
 def extract_to_landing(feed_name: str, run: RunInfo) -> list[int]:
     """Land what the source delivered since the last run; returns the new batches' ids."""
     feed = FEEDS[feed_name]
-    if feed.source == "api":
+    if feed.source.kind == "api":
         return [_extract_api(feed, run)]
     return _extract_files(feed, run)
 
@@ -74,18 +74,18 @@ def extract_to_landing(feed_name: str, run: RunInfo) -> list[int]:
 def _extract_api(feed: Feed, run: RunInfo) -> int:
     """One incremental pull = one batch; every page landed as received. Any error of the pull
     but a transient one rejects the batch (BatchRejected): nothing of it reaches core. A pull the
-    client refuses (PullRejected: a token loop, a limit passed) keeps the pages landed until then,
-    for inspection."""
+    client refuses (its PullRejected: a token loop, a limit passed) keeps the pages landed until
+    then, for inspection. The client is the feed's (htx.feeds.kit.ApiClient)."""
     from htx.landing import LandingZone
-    from htx.settings import registry_api
 
-    api = registry_api()  # a refused setting fails the task before any batch is opened
+    client = importlib.import_module(feed.source.client)
+    api = client.configured()  # a refused setting fails the task before any batch is opened
     zone = LandingZone.configured()
     with db.transaction() as conn, conn.cursor() as cur:
         updated_since = _cursor_start(cur, feed)
         batch_id = _open_batch(cur, feed, f"{run.dag_id}/{run.run_id}", run, updated_since)
     try:
-        refused = _land_pages(feed, api, zone, batch_id, updated_since)
+        refused = _land_pages(feed, client, api, zone, batch_id, updated_since)
     except Exception as err:
         if not blames_delivery(err):
             raise
@@ -95,10 +95,8 @@ def _extract_api(feed: Feed, run: RunInfo) -> int:
     return batch_id
 
 
-def _land_pages(feed: Feed, api, zone, batch_id: int, updated_since: str | None):
-    """Land the pull's pages in the batch; the PullRejected that stopped it, if one did."""
-    from htx.registry_api.client import PullRejected, fetch_pages
-
+def _land_pages(feed: Feed, client, api, zone, batch_id: int, updated_since: str | None):
+    """Land the pull's pages in the batch; the client's PullRejected that stopped it, if one did."""
     digests, requests, refused = [], [], None
     with db.transaction() as conn, conn.cursor() as cur:
         # The same run pulled twice at once (a task started again while its first try still
@@ -107,12 +105,13 @@ def _land_pages(feed: Feed, api, zone, batch_id: int, updated_since: str | None)
         cur.execute("SELECT 1 FROM audit.load_batch WHERE batch_id = %s FOR UPDATE", (batch_id,))
         cur.execute("DELETE FROM audit.landed_object WHERE batch_id = %s", (batch_id,))
         try:
-            for seq, (request, body) in enumerate(fetch_pages(api, updated_since), start=1):
+            for seq, (request, body) in enumerate(client.fetch_pages(api, updated_since),
+                                                  start=1):
                 landed = zone.land(feed.name, batch_id, f"page-{seq:05d}.json", body)
                 _record_landed(cur, batch_id, seq, landed)
                 digests.append(landed.sha256)
                 requests.append(request)
-        except PullRejected as err:
+        except client.PullRejected as err:
             refused = err
         cur.execute(
             "UPDATE audit.load_batch SET checksum = %s, source_object = %s WHERE batch_id = %s",
@@ -146,7 +145,7 @@ def _extract_files(feed: Feed, run: RunInfo) -> list[int]:
     newest = _newest_fingerprints(feed)
     listed_at = time.time()
     batches = []
-    for delivery in zone.deliveries(feed.file_glob):
+    for delivery in zone.deliveries(feed.source.glob):
         if newest.get(delivery.relative) == (delivery.size_bytes, delivery.mtime):
             continue
         try:
@@ -357,7 +356,7 @@ def validate_and_stage(feed_name: str, batch_id: int, runner=None) -> StageCount
 def _validate_and_stage(feed: Feed, suite: _Suite, batch_id: int) -> StageCounts:
     from htx.landing import LandingZone
 
-    parser = importlib.import_module(feed.parser_module)
+    parser = parser_of(feed)
     zone = LandingZone.configured()
     with db.transaction() as conn, conn.cursor() as cur:
         # One stager per batch at a time. A second one (the same delivery in two runs at
@@ -403,17 +402,14 @@ def reject_batch(feed: Feed, batch_id: int, err: Exception) -> BatchRejected:
     """Record the batch rejected — why first, then the delivery — with nothing of it left in
     staging or quarantine; returns the BatchRejected to raise. A planned rejection says why in
     its own words; any other error by its class and message."""
-    from htx.landing import RefusedDelivery
-    from htx.registry_api.client import PullRejected, RegistryApiError
-
     with db.transaction() as conn, conn.cursor() as cur:
         cur.execute("SELECT source_object FROM audit.load_batch WHERE batch_id = %s", (batch_id,))
         (source_object,) = cur.fetchone()
         message = describe(err)
-        if isinstance(err, (RejectedObject, BatchRejected, RefusedDelivery, PullRejected)):
+        if isinstance(err, Rejection):
             message = message.removeprefix(f"{type(err).__name__}: ")
-        # A landed copy's reader and the API's client name their own object (file, request).
-        if not isinstance(err, (RejectedObject, RegistryApiError)):
+        # A landed copy's reader and an API's client name their own object (file, request).
+        if not getattr(err, "names_its_object", False):
             message = with_object(message, source_object)
         _clear_batch_rows(cur, feed, batch_id)
         cur.execute(
@@ -503,21 +499,9 @@ def _add(a: StageCounts, b: StageCounts) -> StageCounts:
 
 def _stage_chunk(cur, feed: Feed, parser, runner, batch_id: int,
                  chunk: list[ParsedRow]) -> StageCounts:
-    import pandas as pd
-
-    parsed = [row for row in chunk if not row.failures]
-    if parsed:
-        frame = pd.DataFrame([row.values for row in parsed],
-                             columns=list(parser.COLUMNS + parser.CHECK_COLUMNS))
-        verdict = runner.validate(frame)
-        if verdict.table_failures:
-            raise BatchRejected("; ".join(verdict.table_failures))
-        for position, failures in verdict.row_failures.items():
-            row = parsed[position]
-            # The row's own value, not the frame's: pandas turns a chunk's integers into floats
-            # when another row of the chunk has none there, so a reason read "(-1.0)".
-            row.failures.extend(replace(f, value=row.values.get(f.field, f.value))
-                                for f in failures)
+    table_failures = runner.check(chunk, parser.COLUMNS + parser.CHECK_COLUMNS)
+    if table_failures:
+        raise BatchRejected("; ".join(table_failures))
     good = [row for row in chunk if not row.failures]
     bad = [row for row in chunk if row.failures]
     db.copy_rows(cur, feed.staging_table, LINEAGE_COLUMNS + parser.COLUMNS,
@@ -534,41 +518,13 @@ def _stage_chunk(cur, feed: Feed, parser, runner, batch_id: int,
                        max((v for v in cursor_values if v is not None), default=None))
 
 
-def quarantine_rows(cur, feed: Feed, batch_id: int, source_object: str,
-                    rows: Iterable[tuple[int, list, object]]) -> int:
-    """COPY (source_row, failures, record as delivered) into the feed's quarantine table."""
-    return db.copy_rows(
-        cur, feed.quarantine_table,
-        ("batch_id", "source_object", "source_row", "reason", "failures", "record"),
-        ((batch_id, source_object, source_row, "; ".join(f.describe() for f in failures),
-          _jsonb([f.as_json() for f in failures]), _jsonb(jsonable(record)))
-         for source_row, failures, record in rows))
-
-
 def _record_validation(cur, suite_name: str, tallies: dict, batch_id: int) -> None:
     for expectation, tally in tallies.items():
         cur.execute(
             "INSERT INTO audit.validation_result (batch_id, suite, expectation, severity, success,"
             " element_count, unexpected_count, unexpected_sample) VALUES (%s,%s,%s,%s,%s,%s,%s,%s)",
             (batch_id, suite_name, expectation, tally.severity, tally.success,
-             tally.element_count, tally.unexpected_count, _jsonb(tally.sample)))
-
-
-def _jsonb(value) -> str:
-    """JSON text for a jsonb column. jsonb holds neither U+0000 nor NaN/Infinity, which a hostile
-    source may send (the COPY then failed the whole batch with a bare error): they are kept as
-    ␀ (U+2400) and as the text "NaN"/"Infinity"; the landed object keeps the exact bytes."""
-    def visible(v):
-        if isinstance(v, str):
-            return v.replace("\x00", "\u2400")
-        if isinstance(v, float) and not math.isfinite(v):
-            return json.dumps(v)
-        if isinstance(v, dict):
-            return {visible(k): visible(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [visible(x) for x in v]
-        return v
-    return json.dumps(visible(value), ensure_ascii=False, allow_nan=False)
+             tally.element_count, tally.unexpected_count, jsonb(tally.sample)))
 
 
 # --- merge → publish ----------------------------------------------------------------------

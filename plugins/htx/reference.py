@@ -46,7 +46,7 @@ def vsic_division_known(vsic: str | None) -> bool:
 
 @dataclass(frozen=True)
 class Indicator:
-    """One code of the catalogue (include/reference/indicators.csv, ../shared/indicators.md)."""
+    """One code of the indicator catalogue (include/reference/indicators.csv)."""
     code: str
     unit: str                         # count, percent, trieu_dong, nguoi
     has_total: bool                   # a row with breakdown '' (the total)

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from htx.feeds.common import Failure, jsonable
+from htx.feeds.common import Failure, ParsedRow, jsonable
 from htx.paths import EXPECTATIONS_DIR
 
 SAMPLE_SIZE = 20
 
 
 def load_suite(name: str) -> dict:
-    return json.loads((EXPECTATIONS_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    """The suite of the feed `name`: its own file when its configuration names one."""
+    from htx.feeds.config import FEEDS
+
+    own = FEEDS[name].suite if name in FEEDS else None
+    return json.loads((own or EXPECTATIONS_DIR / f"{name}.json").read_text(encoding="utf-8"))
 
 
 @dataclass
@@ -73,6 +77,23 @@ class SuiteRunner:
     @property
     def suite_name(self) -> str:
         return self.suite_config["name"]
+
+    def check(self, rows: list[ParsedRow], columns: tuple[str, ...]) -> list[str]:
+        """Validate the rows that converted (no failure yet) as one chunk: each critical row rule
+        a row breaks joins its failures; returns the messages of failed critical table rules."""
+        import pandas as pd
+
+        parsed = [row for row in rows if not row.failures]
+        if not parsed:
+            return []
+        verdict = self.validate(pd.DataFrame([row.values for row in parsed], columns=list(columns)))
+        for position, failures in verdict.row_failures.items():
+            row = parsed[position]
+            # The row's own value, not the frame's: pandas turns a chunk's integers into floats
+            # when another row of the chunk has none there, so a reason read "(-1.0)".
+            row.failures.extend(replace(f, value=row.values.get(f.field, f.value))
+                                for f in failures)
+        return verdict.table_failures
 
     def validate(self, frame) -> ChunkVerdict:
         result = self.definition.run(batch_parameters={"dataframe": frame},

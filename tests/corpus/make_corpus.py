@@ -19,7 +19,7 @@ from pathlib import Path
 
 from stdnum.vn import mst
 
-from htx.sample.tax_declarations import encode_cp1258
+from htx.dev.sample.tax_declarations import encode_cp1258
 
 HERE = Path(__file__).resolve().parent
 

@@ -19,7 +19,8 @@ from typing import BinaryIO, Iterator
 from stdnum.vn import mst
 
 from htx import limits
-from htx.feeds.common import BoundedLines, ParsedRow, RejectedObject, read_whole
+from htx.feeds.common import (BoundedLines, ParsedRow, RejectedObject, delimiter_found,
+                              HeaderProblems, holds, read_whole)
 from htx.reference import nfc
 
 HEADERS = ("entity_code", "report_year", "members", "workers", "member_workers",
@@ -82,19 +83,14 @@ def _rows(text: str, source_object: str) -> Iterator[ParsedRow]:
 
 
 def _check_header(header: list[str], source_object: str) -> None:
-    if set(header) == set(HEADERS) and len(header) == len(HEADERS):
+    found = HeaderProblems.of(header, HEADERS)
+    if not any(found):
         return
-    if len(header) == 1:
-        found = next((d for d in (";", "\t", "|") if d in header[0]), None)
-        if found:
-            raise RejectedObject(source_object, f"not comma-separated: the header is separated "
-                                                f"by {found!r}")
-    missing = [name for name in HEADERS if name not in header]
-    unexpected = [name for name in header if name not in HEADERS]
-    repeated = sorted({name for name in header if header.count(name) > 1})
-    problems = ([f"missing column(s): {', '.join(missing)}"] if missing else []) + (
-        [f"unexpected column(s): {', '.join(unexpected)}"] if unexpected else []) + (
-        [f"repeated column(s): {', '.join(repeated)}"] if repeated else [])
+    if len(header) == 1 and (delimiter := delimiter_found(header[0], ";\t|")):
+        raise RejectedObject(source_object, f"not comma-separated: the header is separated "
+                                            f"by {delimiter!r}")
+    problems = [f"{what} column(s): {', '.join(names)}" for what, names in zip(
+        ("missing", "unexpected", "repeated"), found) if names]
     raise RejectedObject(source_object, "headers are not the contract's: " + "; ".join(problems))
 
 
@@ -134,9 +130,9 @@ def parse_record(values: list[str], header: list[str], source_object: str, line:
         v[name] = _integer(row, name, record[name])
     v["entity_code_check_digit_ok"] = (mst.is_valid(code) if re.fullmatch(r"\d{10}", code)
                                        else None)
-    v["member_workers_within_workers"] = _holds(lambda: v["member_workers"] <= v["workers"],
+    v["member_workers_within_workers"] = holds(lambda: v["member_workers"] <= v["workers"],
                                                 v["member_workers"], v["workers"])
-    v["managers_cover_trained"] = _holds(
+    v["managers_cover_trained"] = holds(
         lambda: v["managers"] >= v["managers_vocational"] + v["managers_college_plus"],
         v["managers"], v["managers_vocational"], v["managers_college_plus"])
     v["last_in_file_for_cooperative_year"] = True
@@ -155,7 +151,3 @@ def _integer(row: ParsedRow, name: str, text: str) -> int | None:
         row.fail(name, "in_range", text, "too large")
         return None
     return value
-
-
-def _holds(rule, *inputs) -> bool | None:
-    return None if any(x is None for x in inputs) else rule()

@@ -9,9 +9,10 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, BinaryIO, Iterator, TextIO
+from typing import Any, BinaryIO, Callable, Iterator, NamedTuple, TextIO
 
 from htx import limits
+from htx.errors import Rejection
 from htx.limits import Limit
 
 
@@ -24,10 +25,10 @@ class Failure:
     message: str
 
     def describe(self) -> str:
-        return f"{self.field}: {self.message} ({_jsonable(self.value)!r})"
+        return f"{self.field}: {self.message} ({jsonable(self.value)!r})"
 
     def as_json(self) -> dict:
-        return {"field": self.field, "rule": self.rule, "value": _jsonable(self.value),
+        return {"field": self.field, "rule": self.rule, "value": jsonable(self.value),
                 "message": self.message}
 
 
@@ -44,9 +45,10 @@ class ParsedRow:
         self.failures.append(Failure(field_name, rule, value, message))
 
 
-class RejectedObject(Exception):
+class RejectedObject(Rejection):
     """The whole delivered object is unusable (not the contract's format): nothing of it loads.
     Its message gives the reason first, then the object (a long landed path must not hide it)."""
+    names_its_object = True
 
     def __init__(self, source_object: str, message: str):
         super().__init__(f"{message} — {source_object}")
@@ -95,7 +97,8 @@ class BoundedLines:
         self.used = 0
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """A value as JSON holds it: dates ISO, exact amounts as text, anything else by its repr."""
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     if isinstance(value, Decimal):  # exact amounts stay exact, as text
@@ -103,19 +106,15 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return repr(value)
-
-
-def jsonable(value: Any) -> Any:
-    return _jsonable(value)
 
 
 def record_hash(values: dict, columns: tuple[str, ...]) -> str:
     """A stable fingerprint of a row's business content (lineage excluded)."""
-    canonical = json.dumps([_jsonable(values.get(c)) for c in columns], ensure_ascii=False)
+    canonical = json.dumps([jsonable(values.get(c)) for c in columns], ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -181,3 +180,68 @@ def cell_text(value: Any) -> str | None:
 
 def blank_cell(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+# --- conversions every parser may share ---------------------------------------------------------
+
+def holds(rule: Callable[[], bool], *inputs) -> bool | None:
+    """A derived check: None (not checkable) when an input is missing, else the rule's verdict."""
+    return None if any(x is None for x in inputs) else rule()
+
+
+def json_whole_number(row: ParsedRow, field_name: str, value: Any,
+                      limit: int = 2**63) -> int | None:
+    """A JSON number that is whole (12, 12.0; Decimal or float as the reader gave it) → int;
+    anything else fails the row (is_integer), as does one of `limit` or more (in_range)."""
+    if value is None:
+        return None
+    finite = (isinstance(value, int) and not isinstance(value, bool)
+              or isinstance(value, float) and math.isfinite(value)
+              or isinstance(value, Decimal) and value.is_finite())
+    if not finite or value != int(value):  # JSON NaN/Infinity, text, objects: no number
+        row.fail(field_name, "is_integer", value, "expected a whole number")
+        return None
+    if abs(value) >= limit:
+        row.fail(field_name, "in_range", value, "too large")
+        return None
+    return int(value)
+
+
+class HeaderProblems(NamedTuple):
+    """What keeps a header row from being exactly the contract's columns (in any order)."""
+    missing: list[str]      # the contract's, absent
+    unexpected: list[str]   # not the contract's
+    repeated: list[str]     # given more than once, sorted
+
+    @classmethod
+    def of(cls, names: list[str], expected) -> "HeaderProblems":
+        return cls([name for name in expected if name not in names],
+                   [name for name in names if name not in expected],
+                   sorted({name for name in names if names.count(name) > 1}))
+
+
+def delimiter_found(header_cell: str, candidates: str) -> str | None:
+    """The first of `candidates` in a header read as one cell: the delimiter the file uses."""
+    return next((d for d in candidates if d in header_cell), None)
+
+
+def header_positions(cells: tuple, expected: list[str], header_row: int, source_object: str,
+                     first: int = 1) -> dict[str, int]:
+    """Contract header → its column in a spreadsheet's header row (numbered from `first`),
+    found by name (cell_text); a header missing or given twice rejects the file."""
+    found: dict[str, int] = {}
+    for column, value in enumerate(cells, start=first):
+        name = cell_text(value)
+        if name is None:
+            continue
+        if name in found and name in expected:
+            raise RejectedObject(source_object,
+                                 f"column {name!r} appears twice in row {header_row}")
+        found.setdefault(name, column)
+    missing = [name for name in expected if name not in found]
+    if missing:
+        raise RejectedObject(
+            source_object,
+            f"row {header_row} lacks the column(s) {', '.join(map(repr, missing))}; it holds "
+            f"{', '.join(map(repr, found)) or 'nothing'}")
+    return {name: found[name] for name in expected}

@@ -1,14 +1,24 @@
 """Every feed declared as configuration. DAG files read this module at parse time, so it must
 stay free of heavy imports and of any I/O.
 
-A new feed is a `Feed` entry here, a contract parser module (`htx.feeds.<name>`), an expectation
-suite (`include/expectations/<name>.json`), tables in a migration and a merge SQL file
-(`include/sql/merge/<name>.sql`). The pipeline (`htx.pipeline`) and the DAG factory are shared.
+A feed is a `Feed` entry here (or in a module named by the setting HTX_FEED_MODULES), a contract
+parser module, an expectation suite, its tables in a migration and a merge SQL file: the
+interfaces are htx.feeds.kit's, the checklist docs/feed-kit.md. The pipeline (`htx.pipeline`) and
+the DAG factory are shared and name no feed.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
+
+from htx.feeds.kit import ApiPull, FileDrop, Source
+from htx.paths import SQL_DIR
+
+# Modules (importable, comma-separated) each declaring `FEED = Feed(...)`: feeds kept outside
+# this package, added to FEEDS when this module is imported.
+FEED_MODULES_SETTING = "HTX_FEED_MODULES"
 
 
 @dataclass(frozen=True)
@@ -24,14 +34,19 @@ class DueRule:
 class Feed:
     name: str                  # also the staging/quarantine table and suite name
     title: str                 # shown in the Airflow UI
-    source: str                # "api" (pulled) or "file_drop"
+    source: Source             # where deliveries come from (htx.feeds.kit)
     schedule: str              # cron, in Asia/Ho_Chi_Minh
     core_table: str            # what the merge writes and the Asset names
     expected_cadence: timedelta  # how often a delivery is due (freshness)
     cursor_field: str | None = None  # incremental pulls: the parsed field the cursor follows
-    file_glob: str | None = None     # file drops: what the source drops, under the landing root
     due: DueRule | None = None       # a precise deadline; without one, expected_cadence alone
     doc: str = ""
+    # The feed's own files; by default this repository's, found by the feed's name.
+    parser: str | None = None        # the contract parser's module (a htx.feeds.kit.Parser)
+    suite: Path | None = None        # the expectation suite (JSON)
+    merge: Path | None = None        # the merge SQL
+    bulk_sql: Path | None = None     # the database reader's typing SQL (a BulkCsvParser's feed)
+    migrations: Path | None = None   # a folder of the feed's own migrations, after the core's
 
     @property
     def staging_table(self) -> str:
@@ -43,15 +58,15 @@ class Feed:
 
     @property
     def parser_module(self) -> str:
-        return f"htx.feeds.{self.name}"
+        return self.parser or f"htx.feeds.{self.name}"
 
     @property
-    def merge_sql(self) -> str:
-        return f"merge/{self.name}.sql"
+    def merge_sql(self) -> str | Path:
+        return self.merge or f"merge/{self.name}.sql"
 
     @property
     def suite_file(self) -> str:
-        return f"{self.name}.json"
+        return str(self.suite) if self.suite else f"include/expectations/{self.name}.json"
 
     @property
     def dag_id(self) -> str:
@@ -74,7 +89,7 @@ FEEDS: dict[str, Feed] = {
         Feed(
             name="registrations",
             title="Đăng ký HTX/LHHTX/THT (registrations) from the national registry API",
-            source="api",
+            source=ApiPull(client="htx.registry_api.client"),
             schedule="15 7-19/3 * * *",  # five pulls a day in office hours, Vietnam time
             core_table="core.registration_state",
             expected_cadence=timedelta(days=1),
@@ -85,20 +100,19 @@ FEEDS: dict[str, Feed] = {
         Feed(
             name="tax_declarations",
             title="Tờ khai thuế (tax declarations) from the provincial tax department",
-            source="file_drop",
-            file_glob="tax/to_khai_*.csv",
+            source=FileDrop("tax/to_khai_*.csv"),
             schedule="30 6 * * *",  # a daily look at the drop folder; deliveries are monthly
             core_table="core.tax_declaration",
             expected_cadence=timedelta(days=31),
             due=DueRule("month", 20),  # a month's declarations: by the 20th of the next month
             doc="Monthly CSV (UTF-8 or Windows-1258, `;`, Vietnamese numbers); supplementary "
                 "declarations (Lần nộp) supersede earlier ones; branches roll up to the parent.",
+            bulk_sql=SQL_DIR / "bulk" / "tax_declarations.sql",
         ),
         Feed(
             name="support_lending",
             title="Cho vay hỗ trợ HTX (cooperative-support lending) from the VBSP branch",
-            source="file_drop",
-            file_glob="lending/vbsp_*.xlsx",
+            source=FileDrop("lending/vbsp_*.xlsx"),
             schedule="45 6 * * *",
             core_table="core.lending_contract",
             expected_cadence=timedelta(days=31),
@@ -108,8 +122,7 @@ FEEDS: dict[str, Feed] = {
         Feed(
             name="credit_fund_reports",
             title="Báo cáo QTDND (people's credit fund reports), quarterly JSON",
-            source="file_drop",
-            file_glob="credit_funds/*.json",
+            source=FileDrop("credit_funds/*.json"),
             schedule="0 7 * * *",
             core_table="core.credit_fund_report",
             expected_cadence=timedelta(days=92 + 20),  # a quarter, due 20 days after it ends
@@ -120,8 +133,7 @@ FEEDS: dict[str, Feed] = {
         Feed(
             name="annual_reports",
             title="Báo cáo năm HTX (cooperative annual reports), yearly CSV",
-            source="file_drop",
-            file_glob="annual_reports/bao_cao_nam_*.csv",
+            source=FileDrop("annual_reports/bao_cao_nam_*.csv"),
             schedule="15 7 * * *",
             core_table="core.annual_report",
             expected_cadence=timedelta(days=366),
@@ -131,8 +143,7 @@ FEEDS: dict[str, Feed] = {
         Feed(
             name="plan_targets",
             title="Chỉ tiêu kế hoạch (plan targets), the plan's yearly target annex (XLSX)",
-            source="file_drop",
-            file_glob="plan_targets/chi_tieu_*.xlsx",
+            source=FileDrop("plan_targets/chi_tieu_*.xlsx"),
             schedule="30 7 * * *",
             core_table="core.plan_target",
             expected_cadence=timedelta(days=366),  # one annex a year, re-issued when adjusted
@@ -141,3 +152,13 @@ FEEDS: dict[str, Feed] = {
         ),
     )
 }
+
+
+def _registered(modules: str) -> dict[str, Feed]:
+    import importlib
+
+    declared = [importlib.import_module(m.strip()).FEED for m in modules.split(",") if m.strip()]
+    return {feed.name: feed for feed in declared}
+
+
+FEEDS.update(_registered(os.environ.get(FEED_MODULES_SETTING, "")))

@@ -18,7 +18,8 @@ from stdnum.vn import mst
 
 from htx import limits
 from htx.feeds import jsondoc
-from htx.feeds.common import ParsedRow, RejectedObject, json_date, json_timestamp, read_whole
+from htx.feeds.common import (ParsedRow, RejectedObject, holds, json_date, json_timestamp,
+                              json_whole_number, read_whole)
 from htx.reference import nfc
 
 # Staged columns, in COPY order (lineage columns come first, added by the pipeline).
@@ -97,7 +98,7 @@ def parse_report(document: dict, source_object: str) -> ParsedRow:
     v["period_end"] = json_date(row, document, "period_end")
     v["submitted_at"] = json_timestamp(row, document, "submitted_at")
     for key in COUNT_FIELDS:
-        v[key] = _count(row, document, key)
+        v[key] = json_whole_number(row, key, document.get(key), limit=_INT_RANGE)
     for section, fields in AMOUNT_FIELDS.items():
         container = _section(row, document, section)
         for key, column in fields.items():
@@ -113,10 +114,10 @@ def _derive_checks(v: dict, source_object: str) -> None:
                                      else None)
     v["period_end_is_quarter_end"] = (None if period_end is None
                                       else period_end == quarter_end(period_end))
-    v["equity_deposits_within_capital"] = _holds(
+    v["equity_deposits_within_capital"] = holds(
         lambda: v["equity"] + v["deposits"] <= v["total_capital"],
         v["equity"], v["deposits"], v["total_capital"])
-    v["npl_within_loans"] = _holds(lambda: v["npl"] <= v["loans_outstanding"],
+    v["npl_within_loans"] = holds(lambda: v["npl"] <= v["loans_outstanding"],
                                    v["npl"], v["loans_outstanding"])
     v["file_name"] = source_object.rsplit("/", 1)[-1]
     v["file_name_agrees"] = file_name_agrees(v["file_name"], code, period_end)
@@ -135,10 +136,6 @@ def quarter_end(day: date) -> date:
     """The last day of the quarter `day` falls in."""
     last_month = ((day.month - 1) // 3 + 1) * 3
     return date(day.year, last_month, calendar.monthrange(day.year, last_month)[1])
-
-
-def _holds(rule, *inputs) -> bool | None:
-    return None if any(x is None for x in inputs) else rule()
 
 
 # --- value conversion: a wrong type fails the row, naming field and value -------------------
@@ -174,20 +171,6 @@ def _text(row: ParsedRow, document: dict, key: str) -> str | None:
         row.fail(key, "is_text", value, "expected a string")
         return None
     return " ".join(nfc(value).split()) or None
-
-
-def _count(row: ParsedRow, document: dict, key: str) -> int | None:
-    value = document.get(key)
-    if value is None:
-        return None
-    if (isinstance(value, bool) or not isinstance(value, (int, Decimal))
-            or value != value // 1):
-        row.fail(key, "is_integer", value, "expected a whole number")
-        return None
-    if abs(value) >= _INT_RANGE:
-        row.fail(key, "in_range", value, "too large")
-        return None
-    return int(value)
 
 
 def _amount(row: ParsedRow, container: dict, key: str, field: str) -> int | Decimal | None:

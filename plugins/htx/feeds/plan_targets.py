@@ -35,7 +35,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, BinaryIO, Iterator
 
-from htx.feeds.common import ParsedRow, RejectedObject, blank_cell, cell_text, excel_decimal
+from htx.feeds.common import (ParsedRow, RejectedObject, blank_cell, cell_text, excel_decimal,
+                              header_positions)
 from htx.feeds.xlsx import open_workbook
 
 # Staged columns, in COPY order (lineage columns come first, added by the pipeline). The first
@@ -130,22 +131,8 @@ def _annex(rows: dict[int, tuple], file_year: int, source_object: str) -> Annex:
 def _column_positions(rows: dict[int, tuple], plan_year: int, source_object: str) -> dict[str, int]:
     """Contract header → 0-based column, from row 4."""
     expected = [*HEADERS, TARGET_HEADER.format(year=plan_year)]
-    found: dict[str, int] = {}
-    cells = rows.get(HEADER_ROW, ())
-    for column, value in enumerate(cells):
-        name = cell_text(value)
-        if name in found and name in expected:
-            raise RejectedObject(source_object,
-                                 f"column {name!r} appears twice in row {HEADER_ROW}")
-        if name is not None:
-            found.setdefault(name, column)
-    missing = [name for name in expected if name not in found]
-    if missing:
-        raise RejectedObject(
-            source_object,
-            f"row {HEADER_ROW} lacks the column(s) {', '.join(map(repr, missing))}; it holds "
-            f"{', '.join(map(repr, found)) or 'nothing'}")
-    return {name: found[name] for name in expected}
+    return header_positions(rows.get(HEADER_ROW, ()), expected, HEADER_ROW, source_object,
+                            first=0)
 
 
 # --- one row --------------------------------------------------------------------------------

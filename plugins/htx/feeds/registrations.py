@@ -7,7 +7,6 @@ code, a locality the map knows, …) are the expectation suite's, so every rule 
 """
 from __future__ import annotations
 
-import math
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, BinaryIO, Iterator
@@ -17,8 +16,8 @@ from stdnum.vn import mst
 from htx import limits
 from htx.admin_map import place
 from htx.feeds import jsondoc
-from htx.feeds.common import (ParsedRow, RejectedObject, json_date, json_timestamp, read_whole,
-                              record_hash)
+from htx.feeds.common import (ParsedRow, RejectedObject, json_date, json_timestamp,
+                              json_whole_number, read_whole, record_hash)
 from htx.reference import nfc, vsic_division_known
 
 # Staged columns, in COPY order (lineage columns come first, added by the pipeline).
@@ -70,8 +69,10 @@ def parse_item(item: Any, source_object: str, position: int,
     v["registered_on"] = json_date(row, item, "registered_on")
     v["status"] = _text(row, item, "status", lower=True)
     v["status_since"] = json_date(row, item, "status_since")
-    v["charter_capital_vnd"] = _integer(row, item, "charter_capital_vnd")
-    v["members"] = _integer(row, item, "members", limit=2**31)  # an integer column, not bigint
+    v["charter_capital_vnd"] = json_whole_number(row, "charter_capital_vnd",
+                                                 item.get("charter_capital_vnd"))
+    # an integer column, not bigint
+    v["members"] = json_whole_number(row, "members", item.get("members"), limit=2**31)
     v["legal_rep_name"], v["legal_rep_id_number"] = _representative(row, item)
     v["updated_at"] = json_timestamp(row, item, "updated_at")
     placed = place(v["locality_raw"], v["address"], v["updated_at"])
@@ -115,20 +116,6 @@ def _text(row: ParsedRow, item: dict, key: str, upper: bool = False, lower: bool
     if lower:
         text = text.lower()
     return text or None
-
-
-def _integer(row: ParsedRow, item: dict, key: str, limit: int = 2**63) -> int | None:
-    value = item.get(key)
-    if value is None:
-        return None
-    if (isinstance(value, bool) or not isinstance(value, (int, float))
-            or not math.isfinite(value) or value != int(value)):  # JSON NaN/Infinity: no number
-        row.fail(key, "is_integer", value, "expected a whole number")
-        return None
-    if abs(value) >= limit:
-        row.fail(key, "in_range", value, "too large")
-        return None
-    return int(value)
 
 
 def _representative(row: ParsedRow, item: dict) -> tuple[str | None, str | None]:

@@ -47,7 +47,7 @@ from typing import Any, BinaryIO, Iterator
 
 from stdnum.vn import mst
 
-from htx.feeds.common import ParsedRow, RejectedObject
+from htx.feeds.common import ParsedRow, RejectedObject, header_positions
 from htx.feeds.common import blank_cell as _blank, cell_text as _clean_text
 from htx.feeds.common import excel_decimal as _excel_decimal
 from htx.feeds.xlsx import open_workbook
@@ -185,22 +185,7 @@ def _check_unit(rows: dict[int, tuple], source_object: str) -> None:
 
 def _column_positions(rows: dict[int, tuple], source_object: str) -> dict[str, int]:
     """Contract header → 1-based column, from row 6."""
-    found: dict[str, int] = {}
-    for column, value in enumerate(rows.get(HEADER_ROW, ()), start=1):
-        name = _clean_text(value)
-        if name is None:
-            continue
-        if name in found and name in HEADERS:
-            raise RejectedObject(source_object,
-                                 f"column {name!r} appears twice in row {HEADER_ROW}")
-        found.setdefault(name, column)
-    missing = [name for name in HEADERS if name not in found]
-    if missing:
-        raise RejectedObject(
-            source_object,
-            f"row {HEADER_ROW} lacks the column(s) {', '.join(map(repr, missing))}; it holds "
-            f"{', '.join(map(repr, found)) or 'nothing'}")
-    return {name: found[name] for name in HEADERS}
+    return header_positions(rows.get(HEADER_ROW, ()), list(HEADERS), HEADER_ROW, source_object)
 
 
 def _details_and_totals(body: dict[int, tuple], positions: dict[str, int],

@@ -33,7 +33,8 @@ from typing import BinaryIO, Iterator, NamedTuple
 
 from stdnum.vn import mst
 
-from htx.feeds.common import BoundedLines, ParsedRow, RejectedObject
+from htx.feeds.common import (BoundedLines, ParsedRow, RejectedObject, delimiter_found,
+                              HeaderProblems)
 
 # The contract's header of each column → its staged column name.
 HEADERS = {
@@ -262,20 +263,14 @@ def check_header(header: list[str] | None, source_object: str) -> list[str | Non
         raise RejectedObject(source_object, "the file is empty: no header row, no declarations")
     names = [_clean_header(h) for h in header]
     if len(names) == 1 and len(HEADERS) > 1:
-        found = next((d for d in (",", "\t", "|") if d in names[0]), None)
+        found = delimiter_found(names[0], ",\t|")
         hint = f"; the header row looks {found!r}-separated" if found else ""
         raise RejectedObject(source_object, f"the header row is not ';'-separated{hint}: "
                                             f"{header[0][:200]!r}")
-    problems = []
-    missing = [h for h in HEADERS if h not in names]
-    if missing:
-        problems.append("missing column(s) " + ", ".join(repr(h) for h in missing))
-    unexpected = [n for n in names if n not in HEADERS]
-    if unexpected:
-        problems.append("unexpected column(s) " + ", ".join(repr(n) for n in unexpected))
-    repeated = sorted({n for n in names if n in HEADERS and names.count(n) > 1})
-    if repeated:
-        problems.append("repeated column(s) " + ", ".join(repr(n) for n in repeated))
+    missing, unexpected, repeated = HeaderProblems.of(names, HEADERS)
+    problems = [f"{what} column(s) {', '.join(map(repr, found))}" for what, found in (
+        ("missing", missing), ("unexpected", unexpected),
+        ("repeated", [name for name in repeated if name in HEADERS])) if found]
     if problems:
         raise RejectedObject(source_object, "schema drift: " + "; ".join(problems)
                              + ". Expected exactly: " + DELIMITER.join(HEADERS))

@@ -50,7 +50,7 @@ def add_parsers(commands) -> None:
 
 
 def _prepare() -> None:
-    from htx import devenv
+    from htx.dev import devenv
 
     devenv.prepare()
 
@@ -118,7 +118,7 @@ def recover(feed_name: str) -> bool:
     run on the feed's Asset when a live stack runs the marts DAG (htx.dag_runs), else a run
     here. Returns whether the feed's run succeeded."""
     from htx import dag_runs
-    from htx.cli import report_run, run_dag
+    from htx.dag_runs import report_run, run_dag
     from htx.dag_factory import MARTS_DAG_ID
     from htx.feeds.config import FEEDS
     from htx.ops import health

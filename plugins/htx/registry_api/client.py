@@ -20,6 +20,7 @@ from itertools import count
 from typing import Callable, Iterator
 
 from htx import limits
+from htx.errors import Rejection, Transient
 from htx.settings import RegistryApi
 
 log = logging.getLogger(__name__)
@@ -32,13 +33,14 @@ READ_BYTES = 1 << 16
 
 class RegistryApiError(Exception):
     """The API answered in a way retrying cannot fix (auth, bad request, malformed page)."""
+    names_its_object = True   # its message names the request
 
 
-class PullRejected(RegistryApiError):
+class PullRejected(RegistryApiError, Rejection):
     """What the pull delivered cannot load, whatever retrying: nothing of the pull may load."""
 
 
-class RegistryApiUnreachable(RegistryApiError):
+class RegistryApiUnreachable(RegistryApiError, Transient):
     """Still unreachable or failing after every attempt: the task's own retry may find it back."""
 
 
@@ -66,6 +68,22 @@ class _Bounds:
     def configured(cls) -> "_Bounds":
         return cls(limits.API_PAGES.value(), limits.API_PULL_BYTES.value(),
                    limits.JSON_BYTES.value(), limits.API_PAGE_SECONDS.value())
+
+
+def configured() -> RegistryApi:
+    """The registry's endpoint and token, from connection htx_registry_api (htx.settings)."""
+    from htx.settings import registry_api
+
+    return registry_api()
+
+
+def lineage_name(api: RegistryApi) -> tuple[str, str]:
+    """(namespace, name) of the entities endpoint, as OpenLineage names a dataset."""
+    from urllib.parse import urlsplit
+
+    base = urlsplit(api.base_url)
+    return f"{base.scheme}://{base.hostname}" + (f":{base.port}" if base.port else ""), \
+        base.path.rstrip("/") + ENTITIES_PATH
 
 
 def fetch_pages(api: RegistryApi, updated_since: str | None, page_size: int = 500,

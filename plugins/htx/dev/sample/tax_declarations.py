@@ -1,7 +1,7 @@
 """Deterministic sample of the tax department's monthly declaration files (feed 2) for Quảng Ninh.
 
 For 2024-01-01 … 2024-09-30 it reproduces the plan document's figures (seed-figures.json) against
-the registry sample (`htx.sample.registrations.generate()`): 665 of the 895 operating cooperatives
+the registry sample (`htx.dev.sample.registrations.generate()`): 665 of the 895 operating cooperatives
 file at least one 01/GTGT (VAT) declaration for a month or quarter inside the period (monthly or
 quarterly filers); their latest-version revenue for those periods sums to exactly
 870 × 665 × 9 / 12 million VND (HTX_AVG_REVENUE 870); 610 of them — operating cooperatives that
@@ -46,7 +46,7 @@ from pathlib import Path
 from stdnum.vn import mst
 
 from htx.feeds.tax_declarations import CIT_FORM, HEADERS, VAT_FORM
-from htx.sample.registrations import PERIOD_END, PERIOD_START, operating_as_of, states_as_of
+from htx.dev.sample.registrations import PERIOD_END, PERIOD_START, operating_as_of, states_as_of
 
 SEED = 2025
 FOLDER = "tax"

@@ -30,7 +30,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from htx.sample.registrations import operating_as_of
+from htx.dev.sample.registrations import operating_as_of
 
 SEED = 3003
 PERIOD_END = date(2024, 9, 30)

@@ -1,4 +1,4 @@
-"""The registry sample on both sides of the 2025 reform (htx.sample.registrations calls this).
+"""The registry sample on both sides of the 2025 reform (htx.dev.sample.registrations calls this).
 
 Until 30/06/2025 the registry writes a district-level unit in `locality` and an address ending
 with the commune and the district; from 01/07/2025 it writes a unit of the new map. The sample:
@@ -140,7 +140,7 @@ def _suspended_after(b, communes: dict) -> None:
 
 def _operating_cooperatives(b) -> list[dict]:
     """Cooperatives active now, registered before 2020, in code order (a stable choice)."""
-    from htx.sample.registrations import states_as_of
+    from htx.dev.sample.registrations import states_as_of
 
     return sorted((s for s in states_as_of(b.items, HORIZON_2025).values()
                    if s["entity_type"] == "HTX" and s["status"] == "dang_hoat_dong"
@@ -149,7 +149,7 @@ def _operating_cooperatives(b) -> list[dict]:
 
 def _new(b, entity_type: str, locality: str, address: str, registered: date) -> None:
     """A new entity registered on `registered` (recorded within three days)."""
-    from htx.sample.registrations import VSIC_BY_SECTOR, VSIC_BY_THT_GROUP
+    from htx.dev.sample.registrations import VSIC_BY_SECTOR, VSIC_BY_THT_GROUP
 
     if entity_type == "THT":
         group = b.rng.choice(list(VSIC_BY_THT_GROUP))

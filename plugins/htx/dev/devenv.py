@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from htx import localpg
+from htx.dev import localpg
 from htx.paths import DAGS_DIR, LOCAL_DIR, PLUGINS_DIR, PRIVATE_UMASK
 from htx.settings import ENV_LANDING_URL, ENV_WAREHOUSE, ENV_WAREHOUSE_OWNER
 
@@ -27,7 +27,7 @@ def prepare(warehouse_db: str = "htx_warehouse", metadata_db: str = "airflow") -
     os.umask(PRIVATE_UMASK)
     if LOCAL_DIR.is_dir():
         # Made before this rule, maybe: nobody else lists it (a server run as another user only
-        # passes through it, htx.localpg).
+        # passes through it, htx.dev.localpg).
         LOCAL_DIR.chmod(LOCAL_DIR.stat().st_mode & 0o711)
     env: dict[str, str] = {}
     if not os.environ.get(ENV_WAREHOUSE) or not os.environ.get(METADATA_ENV):

@@ -20,8 +20,8 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from pathlib import Path
 
-from htx.sample import RESEND_DIR
-from htx.sample.support_lending import _save
+from htx.dev.sample import RESEND_DIR
+from htx.dev.sample.support_lending import _save
 
 TITLE = "CHỈ TIÊU KẾ HOẠCH PHÁT TRIỂN KINH TẾ TẬP THỂ, HỢP TÁC XÃ NĂM {year}"
 DOCUMENT = "(Kèm theo Kế hoạch số {number} ngày {day:%d/%m/%Y} của UBND tỉnh Quảng Ninh)"

@@ -8,7 +8,7 @@ dissolved in January–September 2024, 3,030,600 million of charter capital, 58,
 survive: entities dissolved earlier or registered later, dissolutions after the period, suspended
 and revoked ones, NFD names, locality spellings, late and out-of-order states, a repeated item,
 and invalid records that must land in quarantine. Then 2025 on both sides of the administrative
-reform of 01/07/2025 (htx.sample.reform), none of it dated inside 2024.
+reform of 01/07/2025 (htx.dev.sample.reform), none of it dated inside 2024.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from stdnum.vn import mst
 
-from htx.sample.reform import across_the_reform
+from htx.dev.sample.reform import across_the_reform
 
 VN = timezone(timedelta(hours=7))
 PERIOD_START, PERIOD_END = date(2024, 1, 1), date(2024, 9, 30)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from htx.sample import RESEND_DIR
+from htx.dev.sample import RESEND_DIR
 
 FOLDER = "credit_funds"
 HUNG_DAO, MAO_KHE, YEN_THO = "5700101348", "5700462351", "5700778122"

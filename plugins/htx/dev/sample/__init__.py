@@ -1,5 +1,5 @@
 """The bundled sample: deterministic data in the sources' own formats, reproducing the figures of
-the province's 2025 plan document (see ../shared/seed-figures.json).
+the province's 2025 plan document (tests/fixtures/seed_figures.json).
 
 `registrations.generate()` gives the registry API's items; each file-drop feed has a module of
 its name with `write_files(root, registry_items)` writing its drops under the landing root.
@@ -20,8 +20,8 @@ def write_drops(root: Path, registry_items: list[dict]) -> list[Path]:
 
     written: list[Path] = []
     for feed in FEEDS.values():
-        if feed.source == "file_drop":
-            written += importlib.import_module(f"htx.sample.{feed.name}").write_files(
+        if feed.source.kind == "file_drop":
+            written += importlib.import_module(f"htx.dev.sample.{feed.name}").write_files(
                 root, registry_items)
     return written
 
