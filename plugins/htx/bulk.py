@@ -136,11 +136,7 @@ def stage_file(cur, feed, parser, batch_id: int, url: str, zone) -> BulkResult:
 
     rules = compile_suite(load_suite(feed.name), set(parser.COLUMNS + parser.CHECK_COLUMNS))
     with zone.open(url) as stream:
-        encoding = parser.detect_encoding(stream, url)   # leaves the stream where it was
-        columns = _read_header(stream, parser, encoding, url)
-        stream.seek(0)
-        _refuse_divergent_csv(stream, url)
-        stream.seek(0)
+        columns, encoding = _read_header(stream, parser, url)
         _copy_raw(cur, stream, columns, parser, encoding, url)
     messages = {f"m_{column}": message for column, message in parser.PARSE_MESSAGES.items()}
     _type_and_check(cur, feed, rules, messages)
@@ -148,31 +144,91 @@ def stage_file(cur, feed, parser, batch_id: int, url: str, zone) -> BulkResult:
     if rows_in == 0:
         raise RejectedObject(url, parser.EMPTY_DELIVERY)
     critical = sum(1 << r.bit for r in rules if r.severity == "critical")
-    loaded = _stage_good_rows(cur, feed, parser, batch_id, url, critical)
+    loaded = _stage_good_rows(cur, feed, batch_id, url, critical)
     quarantined = _quarantine_bad_rows(cur, feed, parser, rules, batch_id, url, critical)
     return BulkResult(rows_in, loaded, quarantined, tallies)
 
 
-def _read_header(stream, parser, encoding: str, url: str) -> list[str]:
+def unstage(cur, feed, batch_id: int) -> None:
+    """Forget what an earlier staging of the batch by the database left besides staged rows."""
+    if transform_sql(feed.name) is not None:
+        db.run_sql_file(cur, _feed_sql(feed.name, "unstage"), {"batch_id": batch_id})
+
+
+def _feed_sql(feed_name: str, step: str) -> str:
+    return f"bulk/{feed_name}_{step}.sql"
+
+
+def _read_header(stream, parser, url: str) -> tuple[list[str], str]:
+    """The column order, and the encoding the header line shows. The whole file's encoding is
+    decided while COPY reads it (_copy_raw); a header the contract refuses is reported after the
+    file's encoding problems, as the parser reports them."""
     first = stream.readline()
-    text = unicodedata.normalize("NFC", first.decode(encoding)).rstrip("\r\n")
+    encoding = _encoding_of(first)
+    try:
+        return _header_columns(first, parser, encoding, url), encoding
+    except RejectedObject:
+        stream.seek(0)
+        encoding = parser.detect_encoding(stream, url)
+        return _header_columns(first, parser, encoding, url), encoding
+
+
+def _encoding_of(line: bytes) -> str:
+    if line.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        line.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "cp1258"
+
+
+def _header_columns(first: bytes, parser, encoding: str, url: str) -> list[str]:
+    text = unicodedata.normalize("NFC", first.decode(encoding, "replace")).rstrip("\r\n")
     header = next(csv.reader(io.StringIO(text), delimiter=parser.DELIMITER, quotechar='"'), None)
     return parser.check_header(header if first else None, url)
 
 
-def _refuse_divergent_csv(stream, url: str) -> None:
-    """Files the two CSV readers might read differently go to the Python parser."""
-    tail = b""
-    while chunk := stream.read(SCAN_BYTES):
-        window = tail + chunk
-        if b"\\." in window:
-            raise NotBulkLoadable(f"{url}: holds a '\\.' sequence (COPY's end-of-data marker)")
-        if b'"' in window and _MID_FIELD_QUOTE.search(window):
-            raise NotBulkLoadable(f"{url}: a quote inside a field")
-        tail = window[-2:]
+class _ScanningReader:
+    """The landed file as COPY reads it, every chunk also fed to the parser's encoding detector
+    and checked for what the two CSV readers could read differently: one read of the file for
+    all three. A divergence found ends the read early (the file goes to the Python parser)."""
+
+    def __init__(self, stream, parser, url: str):
+        self.stream, self.url = stream, url
+        self.detector = parser.EncodingDetector()
+        self.divergence: str | None = None
+        self._tail = b""
+
+    def read(self, size: int = SCAN_BYTES) -> bytes:
+        if self.divergence:
+            return b""
+        chunk = self.stream.read(size)
+        self.detector.feed(chunk)
+        window = self._tail + chunk
+        self.divergence = _divergence(window, self.url)
+        self._tail = window[-2:]
+        return b"" if self.divergence else chunk
+
+    def verdict(self) -> str:
+        """The file's encoding (reading what COPY did not); RejectedObject as the parser's."""
+        while chunk := self.stream.read(SCAN_BYTES):
+            self.detector.feed(chunk)
+        return self.detector.verdict(self.url)
+
+
+def _divergence(window: bytes, url: str) -> str | None:
+    """Why a file the two CSV readers might read differently goes to the Python parser."""
+    if b"\\." in window:
+        return f"{url}: holds a '\\.' sequence (COPY's end-of-data marker)"
+    if b'"' in window and _MID_FIELD_QUOTE.search(window):
+        return f"{url}: a quote inside a field"
+    return None
 
 
 def _copy_raw(cur, stream, columns: list[str], parser, encoding: str, url: str) -> None:
+    """COPY the file (from its start) into pg_temp.bulk_raw as `encoding`; again as the file's
+    real encoding in the rare case its header line suggested another one."""
     from psycopg2 import DataError, sql
 
     cur.execute("DROP TABLE IF EXISTS pg_temp.bulk_raw, pg_temp.bulk_typed")
@@ -180,22 +236,40 @@ def _copy_raw(cur, stream, columns: list[str], parser, encoding: str, url: str) 
         "CREATE TEMP TABLE bulk_raw (source_row integer GENERATED ALWAYS AS IDENTITY"
         " (START WITH 2), {}) ON COMMIT DROP").format(
         sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in columns)))
-    copy = sql.SQL("COPY pg_temp.bulk_raw ({}) FROM STDIN WITH (FORMAT csv, HEADER true,"
-                   " DELIMITER {}, QUOTE '\"', ENCODING {})").format(
-        sql.SQL(", ").join(sql.Identifier(c) for c in columns),
-        sql.Literal(parser.DELIMITER), sql.Literal(_PG_ENCODING[encoding]))
+    stream.seek(0)
+    reader = _ScanningReader(stream, parser, url)
     cur.execute("SAVEPOINT bulk_copy")
     try:
-        cur.copy_expert(copy.as_string(cur), stream, size=SCAN_BYTES)
+        cur.copy_expert(_copy_statement(columns, parser, encoding).as_string(cur), reader,
+                        size=SCAN_BYTES)
+        failed = None
     except DataError as err:
+        failed = " ".join(str(err).split())
+    real = reader.verdict()   # the file's encoding problems first, as the parser reports them
+    if failed or reader.divergence or real != encoding:
         cur.execute("ROLLBACK TO SAVEPOINT bulk_copy")
-        detail = " ".join(str(err).split())
-        raise NotBulkLoadable(f"{url}: COPY cannot read it as the contract's CSV ({detail})") from None
+    if failed:
+        raise NotBulkLoadable(f"{url}: COPY cannot read it as the contract's CSV ({failed})")
+    if reader.divergence:
+        raise NotBulkLoadable(reader.divergence)
     cur.execute("RELEASE SAVEPOINT bulk_copy")
+    if real != encoding:
+        stream.seek(0)
+        _copy_raw(cur, stream, columns, parser, real, url)
+        return
     # Statistics for the typing query's plan (a temp table has none until analysed), and room
     # for its per-distinct-value hash tables (tens of thousands of taxpayers) in memory.
     cur.execute("ANALYZE pg_temp.bulk_raw")
     cur.execute("SET LOCAL work_mem = '64MB'")
+
+
+def _copy_statement(columns: list[str], parser, encoding: str):
+    from psycopg2 import sql
+
+    return sql.SQL("COPY pg_temp.bulk_raw ({}) FROM STDIN WITH (FORMAT csv, HEADER true,"
+                   " DELIMITER {}, QUOTE '\"', ENCODING {})").format(
+        sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+        sql.Literal(parser.DELIMITER), sql.Literal(_PG_ENCODING[encoding]))
 
 
 def _type_and_check(cur, feed, rules: list[CompiledRule], messages: dict) -> None:
@@ -236,16 +310,11 @@ def _tallies(cur, rules: list[CompiledRule]) -> tuple[int, dict]:
     return rows_in, tallies
 
 
-def _stage_good_rows(cur, feed, parser, batch_id: int, url: str, critical: int) -> int:
-    from psycopg2 import sql
-
-    columns = sql.SQL(", ").join(sql.Identifier(c) for c in parser.COLUMNS)
-    cur.execute(sql.SQL(
-        "INSERT INTO {} (batch_id, source_object, source_row, {cols})"
-        " SELECT %s, %s, source_row, {cols} FROM pg_temp.bulk_typed"
-        " WHERE unexpected & {critical} = 0").format(
-        db.qualified(feed.staging_table), cols=columns, critical=sql.Literal(critical)),
-        (batch_id, url))
+def _stage_good_rows(cur, feed, batch_id: int, url: str, critical: int) -> int:
+    """Rows with no critical failure go to staging by the feed's own statement (tax declarations:
+    into the batch's own partition, which its merge makes part of core)."""
+    db.run_sql_file(cur, _feed_sql(feed.name, "stage"),
+                    {"batch_id": batch_id, "source_object": url, "critical": critical})
     return cur.rowcount
 
 

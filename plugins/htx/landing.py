@@ -3,12 +3,14 @@
 `HTX_LANDING_URL` is a local path or any fsspec URL (`file:///…`, `s3://…`) read through Airflow's
 ObjectStoragePath, so the same code serves the demo's folder and a production bucket. Landed
 copies live under `_landed/<feed>/<batch>/`; sources' own drop folders are never modified.
-Delivered files are hashed and copied in CHUNK_BYTES pieces, so landing a 10 GB file takes no
-more memory than landing a 10 kB one.
+Delivered files are copied in CHUNK_BYTES pieces and hashed on the way (one read of the file), so
+landing a 10 GB file takes no more memory than landing a 10 kB one.
 """
 from __future__ import annotations
 
 import hashlib
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +34,7 @@ class Delivery:
 
 
 class DeliveryChanged(RuntimeError):
-    """A delivered file changed between its hashing and its landing: a source still writing."""
+    """A delivered file changed while it was being landed: a source still writing."""
 
 
 def as_url(location: str) -> str:
@@ -40,13 +42,23 @@ def as_url(location: str) -> str:
     return location if "://" in location else Path(location).resolve().as_uri()
 
 
-def sha256_of(path) -> str:
-    """The object's sha256, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as source:
-        while chunk := source.read(CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
+@dataclass
+class Received:
+    """A delivered file copied into the zone under a temporary name, with its sha256."""
+    zone: "LandingZone"
+    feed: str
+    name: str
+    incoming: object      # ObjectStoragePath of the copy
+    sha256: str
+    size_bytes: int
+    kept: bool = False
+
+    def keep(self, batch_id: int) -> LandedObject:
+        """File the copy under its batch, named by its digest."""
+        target = self.zone._target(self.feed, batch_id, self.name, self.sha256)
+        self.incoming.rename(target)
+        self.kept = True
+        return LandedObject(str(target), self.sha256, self.size_bytes)
 
 
 class LandingZone:
@@ -68,23 +80,31 @@ class LandingZone:
         target.write_bytes(data)
         return LandedObject(str(target), digest, len(data))
 
-    def land_file(self, feed: str, batch_id: int, source, sha256: str) -> LandedObject:
-        """Land a delivered file by a chunked copy. `sha256` is its digest from a first pass
-        (it names the copy); the copy is hashed again as it goes, so a file rewritten in between
-        is refused instead of being landed under another content's name."""
-        target = self._target(feed, batch_id, source.name, sha256)
-        digest, size = hashlib.sha256(), 0
-        with source.open("rb") as reader, target.open("wb") as writer:
-            while chunk := reader.read(CHUNK_BYTES):
-                digest.update(chunk)
-                writer.write(chunk)
-                size += len(chunk)
-        if digest.hexdigest() != sha256:
-            target.unlink()
-            raise DeliveryChanged(
-                f"{source} changed while it was being landed (sha256 {sha256[:12]}… when hashed,"
-                f" {digest.hexdigest()[:12]}… when copied); the next run lands it")
-        return LandedObject(str(target), sha256, size)
+    @contextmanager
+    def receive(self, feed: str, source):
+        """Copy a delivered file into the zone by CHUNK_BYTES, hashing it on the way, and yield
+        it as Received: keep(batch_id) lands it, otherwise the copy is deleted on exit. A file
+        whose size or mtime moved while it was copied is refused (DeliveryChanged)."""
+        incoming = self.root / "_landed" / feed / "_incoming" / f"{uuid.uuid4().hex}.part"
+        incoming.parent.mkdir(parents=True, exist_ok=True)
+        received = None
+        try:
+            before = source.stat()
+            digest, size = hashlib.sha256(), 0
+            with source.open("rb") as reader, incoming.open("wb") as writer:
+                while chunk := reader.read(CHUNK_BYTES):
+                    digest.update(chunk)
+                    writer.write(chunk)
+                    size += len(chunk)
+            after = source.stat()
+            if (before.st_size, before.st_mtime) != (after.st_size, after.st_mtime):
+                raise DeliveryChanged(f"changed while it was being landed ({before.st_size:,} →"
+                                      f" {after.st_size:,} bytes); the next run lands it: {source}")
+            received = Received(self, feed, source.name, incoming, digest.hexdigest(), size)
+            yield received
+        finally:
+            if received is None or not received.kept:
+                incoming.unlink(missing_ok=True)
 
     def _target(self, feed: str, batch_id: int, name: str, digest: str):
         stem, dot, suffix = name.rpartition(".")

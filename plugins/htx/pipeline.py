@@ -104,11 +104,12 @@ def _extract_files(feed: Feed, run: RunInfo) -> list[int]:
     """One delivered file content = one batch. A file seen before with the same content is
     skipped (a re-sent identical file is a no-op); a changed file is a new batch whose merge
     replaces its predecessor's rows. A file whose (path, size, mtime) are those of a finished
-    batch is skipped without being read; any other file is hashed, then landed by a streamed
-    copy, so memory does not grow with file size."""
+    batch is skipped without being read; any other file is read once, by a streamed copy that
+    hashes it as it goes (memory does not grow with file size), and the copy is kept only when
+    its content is new."""
     import time
 
-    from htx.landing import LandingZone, sha256_of
+    from htx.landing import LandingZone
 
     zone = LandingZone.configured()
     finished = _finished_fingerprints(feed)
@@ -118,8 +119,9 @@ def _extract_files(feed: Feed, run: RunInfo) -> list[int]:
         relative = delivery.relative
         if (relative, delivery.size_bytes, delivery.mtime) in finished:
             continue
-        digest = sha256_of(delivery.path)
-        with db.transaction() as conn, conn.cursor() as cur:
+        with zone.receive(feed.name, delivery.path) as received, db.transaction() as conn, \
+                conn.cursor() as cur:
+            digest = received.sha256
             # FOR UPDATE: a run merging this delivery right now is waited for, so its batch is
             # seen merged and skipped — without the lock it was reopened (merged → running),
             # which failed that run's publish.
@@ -140,7 +142,7 @@ def _extract_files(feed: Feed, run: RunInfo) -> list[int]:
                 continue
             batch_id = _open_batch(cur, feed, f"{relative}@{digest}", run, None, relative)
             cur.execute("DELETE FROM audit.landed_object WHERE batch_id = %s", (batch_id,))
-            landed = zone.land_file(feed.name, batch_id, delivery.path, digest)
+            landed = received.keep(batch_id)
             _record_landed(cur, batch_id, 1, landed)
             cur.execute("UPDATE audit.load_batch SET checksum = %s WHERE batch_id = %s",
                         (digest, batch_id))
@@ -355,9 +357,12 @@ def _summed(tallies: list[dict]) -> dict:
 def _clear_batch_rows(cur, feed: Feed, batch_id: int) -> None:
     from psycopg2 import sql
 
+    from htx import bulk
+
     for table in (feed.staging_table, feed.quarantine_table):
         cur.execute(sql.SQL("DELETE FROM {} WHERE batch_id = %s").format(db.qualified(table)),
                     (batch_id,))
+    bulk.unstage(cur, feed, batch_id)
     cur.execute("DELETE FROM audit.validation_result WHERE batch_id = %s", (batch_id,))
 
 

@@ -1,25 +1,18 @@
 -- The tax declarations the tax models (200_htx_tax.sql, 951_members_tax.sql) count, worked out
--- once per refresh in temporary tables (core.tax_declaration keeps only its key, for load speed:
--- one pass over it here, hash joins after, instead of a sort of every declaration per model).
+-- once per refresh in temporary tables (core.tax_declaration has no index, for load speed: one
+-- pass over its latest versions here, hash joins after, instead of a scan per model).
 --   tax_active — per period and cooperative of HTX_TOTAL (registry_as_of): its latest 01/GTGT
 --                declarations whose tax period lies within the period, and their revenue;
 --   tax_cit    — per period and cooperative of HTX_TOTAL: its latest 03/TNDN for the last full
 --                calendar year that has ended by the end of the period, and its profit.
--- Declarations count in their latest version (the rule of core.tax_declaration_latest); a
--- branch's declarations (NNNNNNNNNN-NNN) count for its parent; codes unknown to the registry,
--- and taxpayers not in HTX_TOTAL as of the period end, never count.
--- The rule of core.tax_declaration_latest, sorted narrow: the view sorts whole rows (names, URLs),
--- which at 10⁷ declarations is a multi-gigabyte sort on disk; this sorts only what the models read.
--- (source_object, the view's last tie-break before the row, never decides for a file feed: one
--- landed object per batch.)
+-- Declarations count in their latest version (core.tax_declaration_latest, kept by the tax merge:
+-- read, never sorted here); a branch's declarations (NNNNNNNNNN-NNN) count for its parent; codes
+-- unknown to the registry, and taxpayers not in HTX_TOTAL as of the period end, never count.
 CREATE TEMPORARY TABLE tax_latest ON COMMIT DROP AS
-SELECT DISTINCT ON (tax_code, form_code, period_kind, period_start)
-       parent_code, form_code, period_kind, period_start, period_end, revenue_vnd,
+SELECT parent_code, form_code, period_kind, period_start, period_end, revenue_vnd,
        profit_before_tax_vnd
-FROM core.tax_declaration
-WHERE form_code IN ('01/GTGT', '03/TNDN')
-ORDER BY tax_code, form_code, period_kind, period_start,
-         revision DESC, filed_on DESC, batch_id DESC, source_row DESC;
+FROM core.tax_declaration_latest
+WHERE form_code IN ('01/GTGT', '03/TNDN');
 
 ANALYZE tax_latest;
 
