@@ -33,9 +33,11 @@ migrate: $(VENV)/.installed
 export: $(VENV)/.installed
 	$(PY) -m htx export $(if $(START),--start $(START)) $(if $(END),--end $(END))
 
-## bench: the ingest and parse-time benchmarks, written to bench/results.md (BENCH_ROWS=… to choose sizes)
+## bench: the ingest and parse-time benchmarks, written to bench/results.md (BENCH_ROWS=… to choose sizes);
+## installs the benchmark's own packages (bench/requirements.txt: dlt, pyarrow) into the venv
 BENCH_ROWS ?= 1000000 10000000
 bench: $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt -c constraints.txt
 	$(PY) bench/run.py
 	$(PY) bench/national.py --rows $(BENCH_ROWS)
 

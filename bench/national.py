@@ -1,4 +1,4 @@
-"""National-scale ingest benchmark (issue 7), written to bench/results.md ("national" section).
+"""National-scale ingest benchmark (issues 7 and 15), written to bench/results.md ("national" section).
 
 `python bench/national.py --rows 1000000 10000000` — for each size, in a fresh scratch database
 on the local server (dropped afterwards), on this machine:
@@ -8,6 +8,8 @@ on the local server (dropped afterwards), on this machine:
   (a) PostgreSQL's own COPY of the tax file into a TEMP text table — the floor;
   (b) the platform's full ingest of the same file: the tax feed DAG's four tasks (extract + land,
       validate + stage, merge, publish), timed per step, in a child process whose peak RSS is (e);
+  (p), (q) the same file loaded by what a data engineer would otherwise write, on the same
+      server: pandas `read_csv` + `to_sql`, and a `dlt` pipeline (bench/peers.py);
   (c) the marts refresh over the registry and the tax rows;
 then (d) the DAG-folder parse time, once. It writes one section with every size, the ratios and a
 verdict per target of the issue. Data files are generated once under bench/data/ (ignored by git)
@@ -40,10 +42,12 @@ from national_data import COOPERATIVES, build_registry, tax_file  # noqa: E402
 
 DATA = BENCH / "data"
 TARGET_RATIO_1M = 5           # (b) ≤ 5 × (a) at 1,000,000 rows
+TARGET_RATIO_10M = 6          # (b) ≤ 6 × (a) at 10,000,000 rows (issue 15)
 TARGET_RSS_MIB_10M = 1024     # peak RSS of (b) < 1 GiB at 10,000,000 rows
 TARGET_GROWTH_10M = 11        # (b) at 10M ≤ 11 × (b) at 1M
 TARGET_MARTS_S = 30
 TARGET_DAG_PARSE_S = 1
+PEERS = ("pandas", "dlt")   # bench/peers.py
 ONE_M, TEN_M = 1_000_000, 10_000_000
 
 
@@ -124,6 +128,7 @@ def measure_size(server, rows: int, path: Path, guard_mib: int) -> dict:
         result["raw_copy_s"] = raw_copy_seconds(dsn, path)
         deliver(path, landing)
         result["ingest"] = run_ingest("tax_declarations", landing, guard_mib)
+        result["peers"] = {peer: run_peer(peer, path, dsn, landing, guard_mib) for peer in PEERS}
         result["marts"] = refresh_marts(dsn)
     finally:
         localpg.drop_database(server, name)
@@ -160,15 +165,33 @@ def deliver(path: Path, landing: Path) -> None:
 
 def run_ingest(feed: str, landing: Path, guard_mib: int) -> dict:
     """bench/ingest_child.py in a child process, watched: killed if its RSS passes the guard."""
+    return _run_watched(f"ingest-{feed}", [str(BENCH / "ingest_child.py"), feed], landing,
+                        guard_mib)
+
+
+def run_peer(peer: str, path: Path, dsn: str, landing: Path, guard_mib: int) -> dict:
+    """(p), (q): bench/peers.py loading the same file, watched like the ingest."""
+    import importlib.util
+
+    if peer == "dlt" and importlib.util.find_spec("dlt") is None:
+        return {"missing": "dlt is not installed (`make bench` installs bench/requirements.txt)"}
+    work = landing / f"_bench_{peer}"
+    work.mkdir(parents=True, exist_ok=True)
+    return _run_watched(peer, [str(BENCH / "peers.py"), peer, str(path), dsn, str(work)], landing,
+                        guard_mib)
+
+
+def _run_watched(name: str, command: list[str], landing: Path, guard_mib: int) -> dict:
+    """`python <command…> <result.json>` in a child process; its JSON result, or how it was
+    aborted when its RSS passed the guard (the server is shared)."""
     logs = landing / "_bench_logs"
     logs.mkdir(parents=True, exist_ok=True)
-    out_path, err_path = logs / f"{feed}.out", logs / f"{feed}.err"
-    result_path = logs / f"{feed}.json"
+    out_path, err_path = logs / f"{name}.out", logs / f"{name}.err"
+    result_path = logs / f"{name}.json"
     start = time.perf_counter()
     sampled_peak, aborted = 0.0, None
     with open(out_path, "w") as out, open(err_path, "w") as err:
-        child = subprocess.Popen([sys.executable, str(BENCH / "ingest_child.py"), feed,
-                                  str(result_path)],
+        child = subprocess.Popen([sys.executable, *command, str(result_path)],
                                  stdout=out, stderr=err, env=os.environ.copy())
         while child.poll() is None:
             sampled_peak = max(sampled_peak, _rss_mib(child.pid))
@@ -183,7 +206,7 @@ def run_ingest(feed: str, landing: Path, guard_mib: int) -> dict:
         return {"aborted": aborted, "peak_rss_mib": sampled_peak,
                 "seconds": time.perf_counter() - start}
     if child.returncode != 0:
-        raise RuntimeError(f"{feed} ingest failed:\n{out_path.read_text()[-2000:]}\n"
+        raise RuntimeError(f"{name} failed:\n{out_path.read_text()[-2000:]}\n"
                            f"{err_path.read_text()[-3000:]}")
     return json.loads(result_path.read_text())
 
@@ -258,7 +281,7 @@ def _load_before(sizes: list[dict]) -> str:
 def national_section(outcome: dict) -> list[str]:
     sizes, reg = outcome["sizes"], outcome["registry"]
     lines = [
-        "## National-scale ingest (issue 7)", "",
+        "## National-scale ingest (issues 7 and 15)", "",
         f"Measured {outcome['measured_at']} by `{outcome['command']}`; load average when it"
         f" started {outcome['load_average']} (the local PostgreSQL server is shared).", "",
         f"Data (`bench/national_data.py`, seeded): a registry of {reg['HTX']:,} cooperatives,"
@@ -308,6 +331,13 @@ def _measures_table(sizes: list[dict]) -> list[str]:
             lambda s: _seconds(s["ingest"])),
         *[row(f"&nbsp;&nbsp;(b): {n}", steps("ingest", n)) for n in step_names],
         row("**(b)/(a)**", lambda s: f"{_ratio(s):,.1f}" if _ratio(s) else "—"),
+        row("**(p)** pandas `read_csv` + `to_sql`, plain table (bench/peers.py) · /(a)",
+            lambda s: _peer(s, "pandas")),
+        row("**(q)** `dlt` pipeline into PostgreSQL (bench/peers.py) · /(a)",
+            lambda s: _peer(s, "dlt")),
+        row("&nbsp;&nbsp;peak RSS of (p) · (q)",
+            lambda s: " · ".join(f"{s['peers'][p]['peak_rss_mib']:,.0f} MiB"
+                                 if "peak_rss_mib" in s["peers"][p] else "—" for p in PEERS)),
         row("tax rows loaded / quarantined", loaded("ingest")),
         row("**(e)** peak RSS of (b)", lambda s: f"{s['ingest']['peak_rss_mib']:,.0f} MiB"),
         row("**(c)** marts refresh", lambda s: f"{s['marts']['seconds']:,.2f} s"),
@@ -316,6 +346,15 @@ def _measures_table(sizes: list[dict]) -> list[str]:
             lambda s: f"{s['marts']['periods']:,} · {s['marts']['indicator_rows']:,} ·"
                       f" {s['marts']['member_rows']:,}"),
     ]
+
+
+def _peer(size: dict, peer: str) -> str:
+    found = size["peers"][peer]
+    if "missing" in found:
+        return f"not measured: {found['missing']}"
+    if "aborted" in found:
+        return f"aborted ({found['aborted']})"
+    return f"{found['seconds']:,.2f} s · {found['seconds'] / size['raw_copy_s']:,.1f}×"
 
 
 def _slowest_models(size: dict, count: int = 3) -> str:
@@ -342,6 +381,9 @@ def _target_rows(sizes: list[dict], parse: list[float]) -> list[str]:
     ratio = _ratio(one) if one else None
     rows.append(f"| 1,000,000 rows: (b) ≤ {TARGET_RATIO_1M} × (a) |"
                 f" {_shown(ratio, '×')} | {report.verdict(ratio, TARGET_RATIO_1M)} |")
+    ratio = _ratio(ten) if ten else None
+    rows.append(f"| 10,000,000 rows: (b) ≤ {TARGET_RATIO_10M} × (a) |"
+                f" {_shown(ratio, '×')} | {report.verdict(ratio, TARGET_RATIO_10M)} |")
     rss = ten["ingest"]["peak_rss_mib"] if ten else None
     rss_verdict = report.verdict(rss, TARGET_RSS_MIB_10M, " MiB", strict=True)
     if ten and "aborted" in ten["ingest"]:
