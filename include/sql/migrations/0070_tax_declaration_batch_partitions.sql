@@ -113,11 +113,12 @@ BEGIN
                    name || '_history', name);
 END $$;
 
--- Staging a batch again: the partition an earlier staging of it by the database left goes.
+-- Staging a batch again (any batch not in core yet): the partition an earlier staging of it by
+-- the database left goes.
 CREATE FUNCTION core.tax_declaration_unstage_batch(batch bigint) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM core.tax_declaration_check_batch(batch, ARRAY['running', 'staged']);
+    PERFORM core.tax_declaration_check_batch(batch, ARRAY['running', 'staged', 'failed', 'rejected']);
     EXECUTE format('DROP TABLE IF EXISTS core_batch.%I', core.tax_declaration_partition(batch, true));
 END $$;
 
