@@ -17,6 +17,7 @@ RUN pip install --no-cache-dir \
         -r /opt/airflow/requirements.txt \
         -c /opt/airflow/constraints.txt
 
-# The compose stack relies on the Celery executor and the FAB auth manager, both shipped as
-# providers in the official image: fail the build here rather than at `docker compose up`.
-RUN python -c "import airflow.providers.celery, airflow.providers.fab"
+# The compose stack relies on the Celery executor and the FAB auth manager (providers shipped in
+# the official image), and an S3 landing zone on the Amazon provider with s3fs (requirements.txt):
+# fail the build here rather than at `docker compose up`.
+RUN python -c "import airflow.providers.celery, airflow.providers.fab, airflow.providers.amazon, s3fs"

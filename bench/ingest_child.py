@@ -4,7 +4,8 @@ Run by bench/national.py in a child process, so that the peak RSS it reports is 
 own: `python bench/ingest_child.py <feed> <result.json>` with the warehouse, landing zone (and
 registry API) configured in the environment. Writes to result.json (stdout carries the task
 logs): the seconds of each step, the publish summary, and the process's peak RSS (ru_maxrss,
-children included).
+children included) — or, for a run a step ended with an exception (a refused pull), the error
+and the peak RSS, exiting 1.
 """
 from __future__ import annotations
 
@@ -49,6 +50,10 @@ def peak_rss_mib() -> float:
 
 
 if __name__ == "__main__":
-    result = ingest(sys.argv[1])
+    try:
+        result = ingest(sys.argv[1])
+    except Exception as err:   # measured all the same
+        result = {"error": f"{type(err).__name__}: {err}"}
     result["peak_rss_mib"] = peak_rss_mib()
     Path(sys.argv[2]).write_text(json.dumps(result))
+    sys.exit(1 if "error" in result else 0)

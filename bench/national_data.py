@@ -9,9 +9,10 @@
     unmatched), written row by row to disk: 10,000,000 rows are never held in memory.
 
 Tax codes carry one of 63 two-digit prefixes, one per province. Localities cannot: the reference
-data (include/reference/localities.csv) knows only Quảng Ninh's 13 district-level localities, so
-every entity's head office is one of those 13, written in the spellings sources use. A national
-registry's other localities would load with the `locality_code` warning and no code.
+data (include/reference/admin_units/) knows only Quảng Ninh's maps, so every entity's head office
+is one of its 13 district-level units (every state is recorded before the 2025 reform), written
+in the spellings sources use. A national registry's other localities would load with the
+`locality_code` warning and no code.
 """
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """Benchmarks (targets live here, never in timed unit tests). Writes bench/results.md.
 
-Measured now: DAG-folder parse time, and the registrations feed over the bundled sample
+Measured now: DAG-folder parse time, the registrations feed over the bundled sample
 (extract → land → validate → stage → merge → publish, the same functions the DAG runs) plus the
-marts refresh. bench/national.py writes the national-scale section (issue 7) of the same file;
+marts refresh, and the peak memory of feed runs over hostile deliveries (bench/hostile_memory.py,
+issue 11). bench/national.py writes the national-scale section (issue 7) of the same file;
 this script replaces only its own ("run", see bench/report.py).
 
 Run: `make bench` (uses the local PostgreSQL; a scratch database is created and dropped).
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugins"))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import hostile_memory  # noqa: E402
 import national  # noqa: E402  (its stand-in registry API)
 import report  # noqa: E402
 
@@ -81,6 +83,7 @@ def _timed_sample_ingest(pipeline, marts) -> dict[str, float]:
 def main() -> None:
     parse = dag_parse_seconds()
     ingest = sample_ingest_seconds()
+    hostile = hostile_memory.measure()
     lines = [
         "## DAG-folder parse time (target: under 1 s for all DAG files)", "",
         f"Measured {report.now()} (load average {report.load_average()}):"
@@ -90,6 +93,7 @@ def main() -> None:
         "## Registrations feed over the bundled sample (1,336 API items)", "",
         "| step | seconds |", "| --- | ---: |",
         *[f"| {step} | {seconds:.2f} |" for step, seconds in ingest.items()],
+        "", *hostile_memory.section(hostile, scale=1.0),
     ]
     report.write_section("run", lines, report.machine())
     print("\n".join(lines))

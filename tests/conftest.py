@@ -1,7 +1,9 @@
 """Test set-up: a real PostgreSQL (the local server), real Airflow, real Great Expectations.
 
 Tests never touch a configured warehouse: each test that needs one gets a fresh database on the
-local server, migrated by the project's own migration command, and dropped afterwards.
+local server, migrated by the project's own migration command (as the owner), and dropped
+afterwards. The DAGs log in to it as they do everywhere: as their own login (`as_dags_login`),
+a member of htx_loader, never the superuser.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = SERVER.uri("airflow_test", "
 os.environ["AIRFLOW_CONN_HTX_WAREHOUSE"] = SERVER.uri("postgres")  # replaced by `warehouse`
 os.environ["AIRFLOW_HOME"] = str(LOCAL_DIR / "airflow-test")
 os.environ["HTX_EXPORT_DIR"] = str(LOCAL_DIR / "exports-test")  # the marts DAG writes exports
+os.environ["HTX_DATA_DOCS_DIR"] = str(LOCAL_DIR / "data_docs-test")  # every feed run builds them
 os.environ.pop("AIRFLOW_CONN_HTX_REGISTRY_API", None)
 os.environ.pop("HTX_LANDING_URL", None)
 devenv.prepare()
@@ -41,16 +44,38 @@ def airflow_db():
     assert done.returncode == 0, done.stderr[-3000:]
 
 
+def as_dags_login(owner_dsn: str) -> str:
+    """The DAGs' login (localpg.DAGS_LOGIN) to the warehouse `owner_dsn` opens, given its group
+    as `python -m htx migrate` gives it; its URI, for the htx_warehouse connection."""
+    import psycopg2
+
+    from htx.migrate import grant_dags_login
+
+    dags = localpg.dags_login(SERVER)
+    params = psycopg2.extensions.parse_dsn(owner_dsn)
+    conn = psycopg2.connect(owner_dsn)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            grant_dags_login(cur, dags.user, dags.password)
+    finally:
+        conn.close()
+    return (f"postgresql://{dags.user}:{dags.password}@{params['host']}:{params['port']}/"
+            f"{params['dbname']}")
+
+
 @pytest.fixture
 def warehouse(monkeypatch):
-    """A fresh, migrated warehouse database; its DSN, also set as the htx_warehouse connection."""
+    """A fresh warehouse database migrated by its owner; its (owner's) DSN. As in production, the
+    htx_warehouse connection is the DAGs' own login to it, htx_warehouse_owner the owner's."""
     from htx.migrate import migrate
 
     name = f"htx_t_{uuid.uuid4().hex[:10]}"
     localpg.create_database(SERVER, name)
     dsn = SERVER.uri(name)
-    monkeypatch.setenv("AIRFLOW_CONN_HTX_WAREHOUSE", dsn)
     migrate(dsn)
+    monkeypatch.setenv("AIRFLOW_CONN_HTX_WAREHOUSE", as_dags_login(dsn))
+    monkeypatch.setenv("AIRFLOW_CONN_HTX_WAREHOUSE_OWNER", dsn)
     yield dsn
     localpg.drop_database(SERVER, name)
 

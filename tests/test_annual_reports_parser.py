@@ -82,13 +82,13 @@ def test_columns_may_come_in_any_order_the_names_are_the_contract():
 def test_a_file_not_in_the_contracts_shape_is_rejected_whole_with_a_clear_message(file, message):
     with pytest.raises(RejectedObject) as raised:
         parse_file(file)
-    assert str(raised.value).startswith(f"{NAME}: {message}")
+    assert str(raised.value).startswith(message) and str(raised.value).endswith(f" — {NAME}")
 
 
 def test_a_repeated_column_is_rejected():
     header = ",".join(HEADERS + ("workers",))
     with pytest.raises(RejectedObject,
-                       match=r"headers are not the contract's: repeated column\(s\): workers$"):
+                       match=r"^headers are not the contract's: repeated column\(s\): workers — "):
         list(parse_object(f"{header}\n".encode(), NAME))
 
 

@@ -33,9 +33,9 @@ def test_the_sample_loads_through_the_pipeline_and_every_row_is_accounted_for(
     write_files(landing, generate())
     first = run_feed()
     assert [r["file"] for r in first["rejected"]] == ["annual_reports/bao_cao_nam_2022.csv"]
-    error = first["rejected"][0]["error"]   # names the landed copy: <name>.<sha256[:12]>.csv
-    assert "/bao_cao_nam_2022." in error and error.endswith(
-        ".csv: headers are not the contract's: missing column(s): managers_college_plus")
+    error = first["rejected"][0]["error"]   # the reason, then the landed copy: <name>.<sha256[:12]>.csv
+    assert "/bao_cao_nam_2022." in error and error.startswith(
+        "headers are not the contract's: missing column(s): managers_college_plus — ")
     assert [b["rows_in"] for b in first["published"]] == [686, 166]
     assert query(warehouse, "SELECT count(*) FROM audit.unreconciled_batch") == [(0,)]
     warned = query(warehouse, "SELECT unexpected_count FROM audit.validation_result"

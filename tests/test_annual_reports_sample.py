@@ -104,8 +104,8 @@ def test_the_first_version_of_the_2023_file_would_give_other_figures(registry, d
 def test_the_broken_file_is_rejected_whole_naming_the_missing_column(deliveries):
     rejected = [(name, message) for name, message, *_ in deliveries if message]
     assert rejected == [("annual_reports/bao_cao_nam_2022.csv",
-                         "annual_reports/bao_cao_nam_2022.csv: headers are not the contract's:"
-                         " missing column(s): managers_college_plus")]
+                         "headers are not the contract's: missing column(s):"
+                         " managers_college_plus — annual_reports/bao_cao_nam_2022.csv")]
 
 
 def test_two_rows_are_quarantined_with_their_reasons_and_the_figures_do_not_need_them(deliveries):

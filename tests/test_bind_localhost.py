@@ -1,6 +1,7 @@
 """Local servers listen on 127.0.0.1 only: the registration API stand-in, the local PostgreSQL and
-Airflow's UI/API under `make up` (AIRFLOW__API__HOST, set by htx.devenv.prepare). The compose
-stack publishes its ports on 127.0.0.1 only (tests/test_docker_compose.py)."""
+everything `make up` starts — Airflow's UI/API (AIRFLOW__API__HOST, set by htx.devenv.prepare),
+and no log server on 0.0.0.0 or [::]. The compose stack publishes its ports on 127.0.0.1 only
+(tests/test_docker_compose.py)."""
 import os
 import socket
 import subprocess
@@ -59,3 +60,81 @@ def test_airflow_serves_its_ui_and_api_on_loopback_under_make_up(tmp_path):
                           cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split()[-2:] == ["0.0.0.0", "127.0.0.1"]
+
+
+def _listening(process) -> set[tuple[str, int]]:
+    """(address, port) of every socket listening in `process` and its descendants."""
+    import psutil
+
+    found = set()
+    for each in [process, *process.children(recursive=True)]:
+        try:
+            found |= {(c.laddr.ip, c.laddr.port) for c in each.net_connections(kind="inet")
+                      if c.status == psutil.CONN_LISTEN}
+        except psutil.NoSuchProcess:
+            continue
+    return found
+
+
+def test_make_up_listens_on_loopback_only_and_unpauses_every_project_dag(tmp_path):
+    """`python -m htx up` as `make up` runs it, with its own metadata database, warehouse and
+    Airflow home: once every component heartbeats, no process of the stack listens beyond
+    127.0.0.1 (Airflow's scheduler and triggerer log servers would take 0.0.0.0 and [::]), and
+    every DAG of the project is unpaused — the marts too, so a feed's Asset is never dropped."""
+    import json
+    import signal
+    import time
+    import urllib.request
+    import uuid
+
+    import psutil
+
+    from htx import localpg, stack
+    from htx.feeds.config import FEEDS
+
+    metadata, warehouse = f"airflow_up_{uuid.uuid4().hex[:8]}", f"htx_t_{uuid.uuid4().hex[:10]}"
+    for name in (metadata, warehouse):
+        localpg.create_database(SERVER, name)
+    port = stack.free_port()
+    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
+    env.update({"PYTHONPATH": str(ROOT / "plugins"), "AIRFLOW_HOME": str(tmp_path / "airflow"),
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": SERVER.uri(metadata,
+                                                                  "postgresql+psycopg2"),
+                "AIRFLOW_CONN_HTX_WAREHOUSE": SERVER.uri(warehouse),
+                "HTX_LANDING_URL": str(tmp_path / "landing"), "NO_PROXY": "127.0.0.1"})
+    expected = {f.dag_id for f in FEEDS.values()} | {"htx_plan_marts", "htx_ops_freshness"}
+    with open(tmp_path / "up.log", "wb") as log:
+        up = subprocess.Popen([sys.executable, "-m", "htx", "up", "--port", str(port)], env=env,
+                              cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    try:
+        deadline, dags = time.monotonic() + 420, {}
+        while time.monotonic() < deadline and up.poll() is None:
+            healthy = stack.health(f"http://127.0.0.1:{port}")
+            dags = dict(query(SERVER.uri(metadata), "SELECT dag_id, is_paused FROM dag")
+                        ) if healthy else {}
+            if all(healthy.get(p, {}).get("status") == "healthy" for p in stack.MONITORED) \
+                    and expected <= set(dags):
+                break
+            time.sleep(2)
+        else:
+            pytest.fail(f"up did not become healthy: {(tmp_path / 'up.log').read_text()[-3000:]}")
+        assert {dag_id: dags[dag_id] for dag_id in expected} == dict.fromkeys(expected, False)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/version") as answer:
+            assert "version" in json.load(answer)
+        listening = _listening(psutil.Process(up.pid))
+        assert ("127.0.0.1", port) in listening
+        assert {address for address, _ in listening} <= {"127.0.0.1", "::1"}, listening
+    finally:
+        started = psutil.Process(up.pid).children(recursive=True) if up.poll() is None else []
+        os.killpg(up.pid, signal.SIGINT)   # Ctrl-C: up stops its components
+        try:
+            up.wait(timeout=90)
+        finally:
+            if up.poll() is None:
+                up.kill()
+            for process in started:
+                if process.is_running():
+                    process.kill()
+        for name in (metadata, warehouse):
+            localpg.drop_database(SERVER, name)

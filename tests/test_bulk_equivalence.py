@@ -68,10 +68,13 @@ EDGE_ROWS = [
 ]
 
 # Files the bulk reader hands to the Python parser (and why): blank lines or a short row make
-# COPY fail, a mid-field quote is read differently by the two CSV readers.
+# COPY fail, a mid-field quote is read differently by the two CSV readers, a quoted line break
+# makes a row span lines (the Python parser measures such rows against the row-length limit),
+# and a CR alone ends lines only for the Python reader.
 PYTHON_ONLY = {
     "data/row_edges.csv", "data/blank_rows_only.csv",
-    "corpus/truncated.csv", "corpus/truncated_in_quotes.csv",
+    "corpus/truncated.csv", "corpus/truncated_in_quotes.csv", "corpus/hostile_values.csv",
+    "corpus/cr_line_ends.csv",
 }
 
 
@@ -230,3 +233,51 @@ def test_both_readers_merge_the_same_rows_and_the_same_latest_versions(warehouse
     latest = [row[0] for row in python_rows if row[7] and row[1] == "5701001057"
               and row[3].isoformat() == "2024-09-01"]
     assert latest == [len(EDGE_ROWS) + 5]   # Lần nộp 2 filed on the 16th: the later of its two rows
+
+
+# --- line ends and row lengths: read the same, or rejected the same (never a crash) ----------
+
+ROW_LIMIT = 128 * 1024   # limits.CSV_LINE_CHARS, as `make demo` runs it
+SHORT = EDGE_ROWS[:3]
+
+
+def row_of(length: int, name_char: str = "x") -> str:
+    """A valid declaration row of exactly `length` characters (its line break not counted)."""
+    row = "5701001057;{};01/GTGT;09/2024;0;15/10/2024;1.000;;0"
+    return row.format(name_char * (length - len(row) + 2))
+
+
+@pytest.mark.parametrize("case, text, database, outcome", [
+    # CR-only and mixed line ends: COPY would take them otherwise than Python's csv does.
+    ("CR only", "\r".join([HEADER, *SHORT]) + "\r", "handed to Python", ("staged", 3)),
+    ("CR and CRLF", f"{HEADER}\r\n{SHORT[0]}\r{SHORT[1]}\r\n{SHORT[2]}\n", "handed to Python",
+     ("staged", 3)),
+    ("CRLF", "\r\n".join([HEADER, *SHORT]) + "\r\n", "read by the database", ("staged", 3)),
+    # A row as long as the limit allows (its line break makes it the limit) loads both ways.
+    ("row at the limit", "\n".join([HEADER, row_of(ROW_LIMIT - 1), *SHORT]) + "\n",
+     "read by the database", ("staged", 4)),
+    ("row over the limit", "\n".join([HEADER, *SHORT, row_of(ROW_LIMIT)]) + "\n",
+     "handed to Python", ("rejected", "from line 5")),
+    # Bytes beyond the limit, characters within it: the Python parser decides (and loads it).
+    ("two-byte letters", "\n".join([HEADER, row_of(100_000, "Đ"), *SHORT]) + "\n",
+     "handed to Python", ("staged", 4)),
+    ("header field of 200 KiB", f"{HEADER};{'S' * (200 << 10)}\n" + "\n".join(SHORT) + "\n",
+     "handed to Python", ("rejected", "from line 1")),
+    ("one line of 1 MiB", ";".join(["x" * (128 << 10)] * 8), "handed to Python",
+     ("rejected", "from line 1")),
+    # Short lines, but one quoted field runs across them beyond the limit.
+    ("quoted field over the limit across lines",
+     "\n".join([HEADER, SHORT[0], '5701001057;"' + ("x" * 99 + "\n") * 1400
+                + '";01/GTGT;09/2024;0;15/10/2024;1.000;;0']) + "\n",
+     "handed to Python", ("rejected", "from line 3")),
+])
+def test_line_ends_and_long_rows_read_the_same(case, text, database, outcome, warehouse, landing,
+                                               monkeypatch):
+    raw = text.encode()
+    assert assert_same_reading(warehouse, raw, "tax/to_khai_202410.csv", monkeypatch) == database
+    found = stage(warehouse, raw, "tax/to_khai_202411.csv", 0, monkeypatch)
+    if outcome[0] == "staged":
+        assert found["rejected"] is None and found["counts"][0][:2] == ("staged", outcome[1])
+    else:
+        assert found["rejected"] == ("a CSV row longer than the limit of 131,072 characters "
+                                     f"(HTX_MAX_CSV_LINE_CHARS), {outcome[1]} — URL")

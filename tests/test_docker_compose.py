@@ -261,15 +261,29 @@ def test_dag_settings_are_named(common_env):
     assert not missing, f"x-airflow-common environment lacks {sorted(missing)}"
 
 
-def test_warehouse_connection_points_at_the_warehouse_service(common_env, services):
+def test_the_dags_log_in_as_their_own_login_and_only_the_init_as_the_owner(common_env,
+                                                                          services):
+    """The image's POSTGRES_USER is a superuser: the DAGs never log in as it. Their connection is
+    their own login (which `python -m htx migrate` makes a member of htx_loader); the owner's
+    connection, for the migrations, is airflow-init's alone."""
     uri = urlsplit(common_env["AIRFLOW_CONN_HTX_WAREHOUSE"])
     wh_env = services["warehouse"]["environment"]
     assert uri.scheme in ("postgresql", "postgres")
     assert (uri.hostname, uri.port) == ("warehouse", 5432)
-    assert uri.username == wh_env["POSTGRES_USER"]
+    assert uri.username == "htx_dags" != wh_env["POSTGRES_USER"]
     assert uri.path == f"/{wh_env['POSTGRES_DB']}" == "/htx_warehouse"
-    assert _interpolated_names(uri.password) == {"HTX_WAREHOUSE_PASSWORD"}
+    assert _interpolated_names(uri.password) == {"HTX_WAREHOUSE_DAGS_PASSWORD"}
     assert _interpolated_names(wh_env["POSTGRES_PASSWORD"]) == {"HTX_WAREHOUSE_PASSWORD"}
+    owner = urlsplit(services["airflow-init"]["environment"]["AIRFLOW_CONN_HTX_WAREHOUSE_OWNER"])
+    assert (owner.hostname, owner.port, owner.path) == ("warehouse", 5432, "/htx_warehouse")
+    assert owner.username == wh_env["POSTGRES_USER"]
+    assert _interpolated_names(owner.password) == {"HTX_WAREHOUSE_PASSWORD"}
+    holders = {name for name, svc in services.items()
+               if any("HTX_WAREHOUSE_PASSWORD" in _interpolated_names(v)
+                      for v in _strings(svc.get("environment", {})))}
+    assert holders == {"warehouse", "airflow-init"}
+    assert "HTX_WAREHOUSE_PASSWORD" not in {n for v in _strings(common_env)
+                                            for n in _interpolated_names(v)}
 
 
 def test_registry_connection_is_json_with_url_host_and_token(common_env):
@@ -327,16 +341,23 @@ def test_env_example_holds_placeholders_only():
 # ---------------------------------------------------------------- the DAGs' own settings
 
 
-def test_settings_module_names_are_in_the_environment(common_env):
-    """Env-var names the project's settings module reads must reach every Airflow container."""
+# The warehouse owner's connection is for migrations only: airflow-init holds it, no other.
+MIGRATIONS_ONLY = {"AIRFLOW_CONN_HTX_WAREHOUSE_OWNER"}
+
+
+def test_settings_module_names_are_in_the_environment(common_env, services):
+    """Env-var names the project's settings module reads must reach every Airflow container
+    (the owner's connection: airflow-init alone)."""
     if not SETTINGS_FILE.is_file():
         pytest.skip("plugins/htx/settings.py does not exist yet")
     found = set(re.findall(r"\bAIRFLOW_CONN_[A-Z_]+|\bHTX_[A-Z_]+URL\b", SETTINGS_FILE.read_text(encoding="utf-8")))
     names = {name for name in found if re.fullmatch(r"(AIRFLOW_CONN_|HTX_)[A-Z_]+", name)}
     if not names:
         pytest.skip("plugins/htx/settings.py names no AIRFLOW_CONN_*/HTX_*URL variable")
-    missing = names - set(common_env)
+    missing = names - MIGRATIONS_ONLY - set(common_env)
     assert not missing, f"settings.py reads {sorted(missing)}, not set in x-airflow-common"
+    assert MIGRATIONS_ONLY <= names and not MIGRATIONS_ONLY & set(common_env)
+    assert MIGRATIONS_ONLY <= set(services["airflow-init"]["environment"])
 
 
 def test_connection_ids_used_in_code_are_configured(common_env):
@@ -350,7 +371,7 @@ def test_connection_ids_used_in_code_are_configured(common_env):
             conn_ids |= set(pattern.findall(source.read_text(encoding="utf-8", errors="replace")))
     if not conn_ids:
         pytest.skip("no htx_* connection id in dags/ or plugins/ yet")
-    missing = {f"AIRFLOW_CONN_{cid.upper()}" for cid in conn_ids} - set(common_env)
+    missing = {f"AIRFLOW_CONN_{cid.upper()}" for cid in conn_ids} - MIGRATIONS_ONLY - set(common_env)
     assert not missing, f"connections used in code but not configured: {sorted(missing)}"
 
 

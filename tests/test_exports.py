@@ -23,7 +23,8 @@ from urllib.parse import quote
 import psycopg2
 import pytest
 
-from conftest import ROOT, SERVER, query
+from browser_support import chromium, rendered_dom
+from conftest import ROOT, SERVER, as_dags_login, query
 from htx import exports, localpg, pipeline, sample
 from htx.cli import main, run_dag
 from htx.exports.labels import number_vi
@@ -45,9 +46,6 @@ WEIGHTED_MEANS = ["HTX_AVG_INCOME", "QTDND_AVG_EMPLOYEE_INCOME"]
 # Quotients of traced indicators, and the trust fund's own size: no entities of their own.
 UNTRACED = {"HTX_SECTOR_SHARE", "HTX_NOT_ACTIVE_SHARE", "THT_SECTOR_SHARE", "QTDND_EQUITY_SHARE",
             "QTDND_DEPOSIT_SHARE", "QTDND_NPL_RATIO", "LENDING_NPL_RATIO", "LENDING_FUND_SIZE"}
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
@@ -61,13 +59,13 @@ def province(tmp_path_factory, airflow_db):
     landing, export_dir = tmp_path_factory.mktemp("landing"), tmp_path_factory.mktemp("exports")
     token = secrets.token_urlsafe(12)
     standin = RegistryStandIn(generate(), token).start()
-    settings = {"AIRFLOW_CONN_HTX_WAREHOUSE": dsn, "HTX_LANDING_URL": str(landing),
+    migrate(dsn)
+    settings = {"AIRFLOW_CONN_HTX_WAREHOUSE": as_dags_login(dsn), "HTX_LANDING_URL": str(landing),
                 "HTX_EXPORT_DIR": str(export_dir), "AIRFLOW_CONN_HTX_REGISTRY_API": json.dumps(
                     {"conn_type": "http", "host": standin.base_url, "password": token})}
     saved = {key: os.environ.get(key) for key in settings}
     os.environ.update(settings)
     try:
-        migrate(dsn)
         sample.write_drops(landing, generate())
         sample.deliver_resends(landing)   # the final state of every delivery at once
         run = pipeline.RunInfo("test_exports", "load-sample", "load")
@@ -118,9 +116,9 @@ def member_totals(dsn):
 def test_the_members_add_up_to_every_count_sum_and_mean_in_every_period(province):
     dsn, _ = province
     rows = member_totals(dsn)
-    # Every month end of the latest two years (2023, 2024), and the full years 2015–2022 of the
-    # window (HTX_REPORTING_YEARS, default 10) before them.
-    assert len({row[2] for row in rows}) == 24 + 8
+    # Every month end of the latest two years (2024, and 2025 up to September), and the full
+    # years 2016–2023 of the window (HTX_REPORTING_YEARS, default 10) before them.
+    assert len({row[2] for row in rows}) == 12 + 9 + 8
     checked = 0
     for code, breakdown, end, value, entities, total, mean, weighted in rows:
         where = (code, breakdown, end)
@@ -177,9 +175,10 @@ def test_for_the_seed_period_every_traced_indicator_lists_its_entities(province)
 
 def test_the_marts_dag_exports_the_newest_periods(province):
     _, export_dir = province
-    # The sample reaches December 2024: the newest year-to-date period is the full year.
+    # The sample reaches September 2025: the newest year-to-date period and the newest full year.
     assert sorted(p.name for p in export_dir.iterdir()) == [
-        "ke_hoach_kttt_2024-01-01_2024-12-31.html", "ke_hoach_kttt_2024-01-01_2024-12-31.xlsx"]
+        "ke_hoach_kttt_2024-01-01_2024-12-31.html", "ke_hoach_kttt_2024-01-01_2024-12-31.xlsx",
+        "ke_hoach_kttt_2025-01-01_2025-09-30.html", "ke_hoach_kttt_2025-01-01_2025-09-30.xlsx"]
     # No fund has reported for Q4 yet: counts read 0, ratios and means have no figure.
     funds = sheet_rows(export_dir / "ke_hoach_kttt_2024-01-01_2024-12-31.xlsx", "QTDND")
     assert line(funds, "Số quỹ tín dụng nhân dân")[3].value == 0
@@ -334,13 +333,6 @@ def test_the_report_is_in_vietnamese_with_vietnamese_numbers(september):
     assert json.dumps("Tháng 9") in page and json.dumps("Tháng 10") not in page
 
 
-def chromium(profile: Path, *arguments: str) -> subprocess.CompletedProcess:
-    binary = shutil.which("chromium")
-    assert binary, "Chromium is needed (.ci/run installs it)"
-    return subprocess.run([binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *arguments],
-                          capture_output=True, text=True, timeout=180)
-
-
 def png_size(path: Path) -> tuple[int, int]:
     header = path.read_bytes()[:24]
     assert header[:8] == b"\x89PNG\r\n\x1a\n"
@@ -364,3 +356,31 @@ def test_headless_chromium_renders_every_chart(september, tmp_path):
     assert png_size(screenshot) == (1400, 2000)
     assert screenshot.stat().st_size > 100_000   # a blank page of this size is ~10 kB
     shutil.copy(september["xlsx"], ARTIFACTS / september["xlsx"].name)
+
+
+def test_hostile_codes_names_and_units_in_the_marts_run_no_script_in_the_report(tmp_path):
+    """Whatever text reaches the marts — an indicator code or breakdown made of markup, a unit
+    closing the page's script — the report shows it as text and runs none of it."""
+    from datetime import date, datetime, timezone
+
+    from htx.exports import html
+    from htx.exports.data import Indicator, PeriodData
+
+    hostile_code = "<img src=x onerror=document.body.dataset.pwned=1>"
+    hostile_sector = "sector=<svg onload=document.body.dataset.pwned=2>"
+    closing_script = "sector=</script><script>document.body.dataset.pwned=3</script>"
+    values = {
+        ("HTX_TOTAL", ""): Indicator(Decimal(895), "<b onmouseover=x>HTX</b>", Decimal(747),
+                                     Decimal("119.8")),
+        ("HTX_BY_SECTOR", closing_script): Indicator(Decimal(5), "HTX", Decimal(10), Decimal(50)),
+        (hostile_code, hostile_sector): Indicator(Decimal(1), "&amp;", Decimal(1), Decimal(100)),
+    }
+    period = PeriodData(date(2024, 1, 1), date(2024, 9, 30), values,
+                        {"HTX_TOTAL": [(date(2024, 9, 30), Decimal(895))], "HTX_NEW": []},
+                        datetime(2024, 10, 1, tzinfo=timezone.utc))
+    page = html.write(period, tmp_path / "report.html")
+    dom = rendered_dom(tmp_path / "profile", page)
+    assert "pwned" not in re.search(r"<body[^>]*>", dom).group(0)
+    assert "&lt;img src=x onerror=document.body.dataset.pwned=1&gt;" in dom    # the plan table
+    assert "&lt;/script&gt;&lt;script&gt;document.body.dataset.pwned=3" in dom
+    assert dom.count('class="plot-container plotly"') >= 2   # the charts still drew

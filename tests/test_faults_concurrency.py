@@ -10,8 +10,8 @@ import os
 
 import pytest
 
-from conftest import query
-from faults_support import Gate, in_thread, run_feed, snapshot, tax_file
+from conftest import as_dags_login, query
+from faults_support import Gate, drop, in_thread, run_feed, snapshot, tax_file
 from htx import pipeline
 
 FEED = "tax_declarations"
@@ -24,8 +24,7 @@ def run_info(name: str) -> pipeline.RunInfo:
 
 @pytest.fixture
 def delivered(warehouse, landing):
-    (landing / FILE).parent.mkdir(parents=True)
-    (landing / FILE).write_bytes(tax_file())
+    drop(landing, FILE, tax_file())
     return warehouse, landing
 
 
@@ -45,12 +44,11 @@ def clean(tmp_path_factory):
     def _build(feed: str, files: dict[str, bytes], run: pipeline.RunInfo):
         landing = tmp_path_factory.mktemp("clean_landing")
         for name, data in files.items():
-            (landing / name).parent.mkdir(parents=True, exist_ok=True)
-            (landing / name).write_bytes(data)
+            drop(landing, name, data)
         saved = {k: os.environ[k] for k in ("AIRFLOW_CONN_HTX_WAREHOUSE", "HTX_LANDING_URL")}
         with fresh_warehouse() as dsn:
             try:
-                os.environ.update({"AIRFLOW_CONN_HTX_WAREHOUSE": dsn,
+                os.environ.update({"AIRFLOW_CONN_HTX_WAREHOUSE": as_dags_login(dsn),
                                    "HTX_LANDING_URL": str(landing)})
                 run_feed(feed, run)
                 return snapshot(dsn, landing)

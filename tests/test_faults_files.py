@@ -2,14 +2,17 @@
 feed's real pipeline — landing, contract parser, Great Expectations suite, COPY into staging,
 merge — against a real warehouse.
 
-Each file gets exactly what it must: a whole-file rejection whose message names the file and the
-column or line at fault, or its bad rows quarantined naming row and field while the rest load.
-Nothing crashes with another exception; hostile values (SQL, quotes, control characters, 10,000
-characters, emoji) are stored verbatim, never executed.
+Each file gets exactly what it must: a whole-file rejection whose message gives the reason
+(the column, line or limit at fault) and then names the file, or its bad rows quarantined naming
+row and field while the rest load. Nothing crashes with another exception; hostile values (SQL,
+quotes, control characters, 10,000 characters, emoji) are stored verbatim, never executed.
+Inputs beyond the limits of htx.limits (make_corpus.LARGE: a 64 MiB line, a zip bomb …) are
+written at test time and go through the same path, under the settings `make demo` uses.
 """
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -18,7 +21,7 @@ from pathlib import Path
 import pytest
 from psycopg2 import sql
 
-from conftest import query
+from conftest import as_dags_login, query
 from faults_support import fresh_warehouse
 from htx import db, pipeline
 from htx.feeds.config import FEEDS
@@ -34,6 +37,8 @@ DROP_AS = {
     "support_lending": "lending/vbsp_{stem}.xlsx",
     # The file name must name the report's fund and quarter (or the report is quarantined).
     "credit_fund_reports": f"credit_funds/{made.A}_2024Q3.json",
+    # The file name carries the plan year, which the title must repeat.
+    "plan_targets": "plan_targets/chi_tieu_2025.xlsx",
 }
 
 
@@ -69,6 +74,12 @@ EXPECTED = {
     "tax_declarations/hostile_values.csv": Staged(6, {
         8: {"revenue_vnd"}, 9: {"filed_on"}, 10: {"tax_code"}, 11: {"revenue_vnd"},
         12: {"form_code"}, 13: {"period_raw"}, 14: {"tax_code"}, 15: {"revision"}}),
+    "tax_declarations/cr_line_ends.csv": Staged(3),
+    "tax_declarations/cr_line_ends_8mib.csv": Staged(made.CR_ROWS),   # beyond HTX_BULK_MIN_BYTES
+    "tax_declarations/header_field_200kib_8mib.csv": Rejected(
+        "a CSV row longer than the limit of 131,072 characters (HTX_MAX_CSV_LINE_CHARS), from line 1"),
+    "tax_declarations/one_line_64mib.csv": Rejected(
+        "a CSV row longer than the limit of 131,072 characters (HTX_MAX_CSV_LINE_CHARS), from line 1"),
     # feed 5 — annual reports (CSV ,)
     "annual_reports/truncated.csv": Staged(3, {5: {"row"}}),
     "annual_reports/truncated_in_quotes.csv": Rejected("malformed CSV at line 5"),
@@ -86,6 +97,10 @@ EXPECTED = {
         3: {"entity_code"}, 4: {"members"}, 5: {"workers"}, 6: {"members"}, 7: {"entity_code"},
         8: {"report_year"}, 9: {"avg_income_per_worker_vnd"}, 10: {"member_workers"},
         11: {"entity_code"}, 12: {"entity_code"}}),
+    "annual_reports/long_row.csv": Rejected(
+        "a CSV row longer than the limit of 131,072 characters (HTX_MAX_CSV_LINE_CHARS), from line 3"),
+    "annual_reports/over_32mib.csv": Rejected(
+        "larger than the limit of 33,554,432 bytes (HTX_MAX_ANNUAL_REPORTS_BYTES)"),
     # feed 3 — support lending (XLSX)
     "support_lending/zero_bytes.xlsx": Rejected("the file is empty (0 bytes), not an XLSX workbook"),
     "support_lending/truncated.xlsx": Rejected("not a readable XLSX workbook"),
@@ -100,6 +115,30 @@ EXPECTED = {
     "support_lending/duplicate_rows.xlsx": Staged(2, {8: {"contract_no"}}),
     "support_lending/hostile_values.xlsx": Staged(5, {
         11: {"disbursed_on"}, 12: {"htx_code"}, 14: {"debt_group"}}),
+    # feed 6 — plan targets (XLSX)
+    "plan_targets/zero_bytes.xlsx": Rejected("the file is empty (0 bytes), not an XLSX workbook"),
+    "plan_targets/truncated.xlsx": Rejected("not a readable XLSX workbook"),
+    "plan_targets/not_xlsx.xlsx": Rejected("not a readable XLSX workbook"),
+    "plan_targets/sheet_renamed.xlsx": Rejected(
+        "no sheet 'ChiTieu'; the workbook's sheets are: 'Phu bieu 02'"),
+    "plan_targets/column_renamed.xlsx": Rejected("row 4 lacks the column(s) 'Mã chỉ tiêu'"),
+    "plan_targets/title_year.xlsx": Rejected(
+        "the title's year 2024 (row 1) is not the file name's year 2025"),
+    "plan_targets/sections_only.xlsx": Rejected("no target row below the headers of row 4"),
+    "plan_targets/hostile_values.xlsx": Staged(4, {
+        9: {"indicator_code"}, 10: {"target"}, 11: {"breakdown"}, 12: {"target"},
+        13: {"target"}, 14: {"breakdown"}, 15: {"breakdown"}}),
+    "support_lending/cell_at_xfd.xlsx": Rejected(
+        "a value in cell XFD7, beyond the limit of 256 columns (HTX_MAX_XLSX_COLUMNS)"),
+    "support_lending/row_beyond_limit.xlsx": Rejected(
+        "a value in cell C100001, beyond the limit of 100,000 rows (HTX_MAX_XLSX_ROWS)"),
+    "support_lending/doctype_entities.xlsx": Rejected("an XML part declares a DOCTYPE"),
+    "support_lending/zip_sizes_lie.xlsx": Rejected("not a readable XLSX workbook (BadZipFile: Bad CRC-32"),
+    "support_lending/zip_bomb.xlsx": Rejected(
+        f"unzipped, the workbook would take {made.zip_bomb_unzipped_bytes():,} bytes, beyond the"
+        " limit of 67,108,864 bytes (HTX_MAX_XLSX_UNCOMPRESSED_BYTES)"),
+    "support_lending/over_32mib.xlsx": Rejected(
+        "larger than the limit of 33,554,432 bytes (HTX_MAX_XLSX_BYTES)"),
     # feed 4 — credit fund reports (JSON)
     "credit_fund_reports/empty.json": Rejected("not JSON"),
     "credit_fund_reports/truncated.json": Rejected("not JSON: Unterminated string"),
@@ -112,6 +151,13 @@ EXPECTED = {
     "credit_fund_reports/nul_in_text.json": Staged(0, {1: {"fund_name"}}),
     "credit_fund_reports/hostile_numbers.json": Staged(0, {1: {
         "members", "employees", "period_end", "submitted_at", "balance_sheet.equity"}}),
+    "credit_fund_reports/nested_50000_deep.json": Rejected(
+        "nested deeper than the limit of 32 levels (HTX_MAX_JSON_DEPTH)"),
+    "credit_fund_reports/number_5000_digits.json": Rejected(
+        "a number of 5,000 characters (99999999999999999999…), beyond the limit of 1,000"
+        " characters (HTX_MAX_JSON_NUMBER_CHARS)"),
+    "credit_fund_reports/over_4mib.json": Rejected(
+        "larger than the limit of 4,194,304 bytes (HTX_MAX_JSON_BYTES)"),
     # feed 1 — registration API pages (JSON)
     "registrations/empty.json": Rejected("not a JSON page"),
     "registrations/truncated.json": Rejected("not a JSON page: Unterminated string"),
@@ -123,6 +169,12 @@ EXPECTED = {
         5: {"name"}, 6: {"members"}, 7: {"charter_capital_vnd"}, 8: {"registered_on"},
         9: {"updated_at"}, 10: {"entity_code"}, 11: {"entity_type"}, 12: {"main_vsic"},
         13: {"legal_representative"}, 14: {"members"}, 15: {"item"}}),
+    "registrations/nested_50000_deep.json": Rejected(
+        "nested deeper than the limit of 32 levels (HTX_MAX_JSON_DEPTH)"),
+    "registrations/number_5000_digits.json": Rejected(
+        "a number of 5,000 characters (99999999999999999999…), beyond the limit of 1,000"
+        " characters (HTX_MAX_JSON_NUMBER_CHARS)"),
+    "registrations/updated_at_in_2204.json": Staged(1, {2: {"updated_at"}}),
 }
 
 
@@ -135,7 +187,14 @@ class Result:
 
 
 def corpus_files() -> list[str]:
-    return sorted(str(p.relative_to(CORPUS)) for p in CORPUS.glob("*/*") if p.is_file())
+    """Each feed's folder of the corpus (isolation/ feeds the isolation tests)."""
+    return sorted(str(p.relative_to(CORPUS)) for feed in FEEDS
+                  for p in (CORPUS / feed).glob("*") if p.is_file())
+
+
+def test_no_committed_corpus_file_is_big():
+    """Big inputs are written at test time (make_corpus.LARGE), never committed."""
+    assert all((CORPUS / name).stat().st_size < 300_000 for name in corpus_files())
 
 
 def deliver(feed: str, path: Path, landing: Path) -> int:
@@ -151,7 +210,7 @@ def deliver(feed: str, path: Path, landing: Path) -> int:
         return batch
     drop = landing / DROP_AS[feed].format(stem=path.stem)
     drop.parent.mkdir(parents=True, exist_ok=True)
-    drop.write_bytes(path.read_bytes())
+    shutil.copyfile(path, drop)
     (batch,) = pipeline.extract_to_landing(feed, run)
     drop.unlink()  # the next corpus file may be delivered under the same name
     return batch
@@ -163,16 +222,20 @@ def corpus(tmp_path_factory):
     from htx.validation import SuiteRunner
 
     landing = tmp_path_factory.mktemp("corpus_landing")
+    paths = {name: CORPUS / name for name in corpus_files()}
+    large = tmp_path_factory.mktemp("corpus_large")
+    paths.update(made.write_large(large))
     saved = {k: os.environ.get(k) for k in ("AIRFLOW_CONN_HTX_WAREHOUSE", "HTX_LANDING_URL")}
     with fresh_warehouse() as dsn:
-        os.environ.update({"AIRFLOW_CONN_HTX_WAREHOUSE": dsn, "HTX_LANDING_URL": str(landing)})
+        os.environ.update({"AIRFLOW_CONN_HTX_WAREHOUSE": as_dags_login(dsn),
+                           "HTX_LANDING_URL": str(landing)})
         try:
             results: dict[str, Result] = {}
             runners: dict[str, SuiteRunner] = {}
-            for name in corpus_files():
+            for name, path in sorted(paths.items()):
                 feed = name.split("/")[0]
                 runner = runners.setdefault(feed, SuiteRunner(feed))
-                result = Result(deliver(feed, CORPUS / name, landing), name)
+                result = Result(deliver(feed, path, landing), name)
                 try:
                     pipeline.validate_and_stage(feed, result.batch_id, runner)
                 except pipeline.BatchRejected as err:
@@ -188,6 +251,8 @@ def corpus(tmp_path_factory):
                     pipeline.merge_batches(feed, staged)
                 except Exception as err:
                     merge_errors[feed] = err
+            for folder in (large, landing):   # a few hundred MB: the tests read the warehouse
+                shutil.rmtree(folder)
             yield dsn, results, merge_errors
         finally:
             for key, value in saved.items():
@@ -198,7 +263,7 @@ def corpus(tmp_path_factory):
 
 
 def test_every_corpus_file_has_a_stated_outcome():
-    assert corpus_files() == sorted(EXPECTED)
+    assert sorted(corpus_files() + list(made.LARGE)) == sorted(EXPECTED)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -216,6 +281,7 @@ def test_a_corpus_file_is_rejected_naming_it_or_loads_with_its_bad_rows_quaranti
         assert (status, result.rejected) == ("rejected", error)
         assert landed_name in error, "the message names the file"
         assert expected.says in error
+        assert error.index(expected.says) < error.index(landed_name), "the reason comes first"
         for table in (feed.staging_table, feed.quarantine_table):
             assert query(dsn, sql.SQL("SELECT count(*) FROM {} WHERE batch_id = %s").format(
                 db.qualified(table)), (result.batch_id,)) == [(0,)]

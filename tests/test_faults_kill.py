@@ -11,9 +11,9 @@ import signal
 import pytest
 from psycopg2 import sql
 
-from conftest import query
-from faults_support import (Gate, fresh_warehouse, run_feed, snapshot, start_step, tax_file,
-                            wait_until_gone)
+from conftest import as_dags_login, query
+from faults_support import (Gate, drop, fresh_warehouse, run_feed, snapshot, start_step,
+                            tax_file, wait_until_gone)
 from htx import pipeline
 
 FEED = "tax_declarations"
@@ -25,13 +25,13 @@ RUN = pipeline.RunInfo("htx_feed_tax_declarations", "scheduled__2024-10-01", "te
 def clean_run(tmp_path_factory):
     """The warehouse one undisturbed run leaves."""
     landing = tmp_path_factory.mktemp("clean_landing")
-    (landing / FILE).parent.mkdir(parents=True)
-    (landing / FILE).write_bytes(tax_file())
+    drop(landing, FILE, tax_file())
     saved = {k: os.environ[k] for k in ("AIRFLOW_CONN_HTX_WAREHOUSE",)}
     saved["HTX_LANDING_URL"] = os.environ.get("HTX_LANDING_URL")
     with fresh_warehouse() as dsn:
         try:
-            os.environ.update({"AIRFLOW_CONN_HTX_WAREHOUSE": dsn, "HTX_LANDING_URL": str(landing)})
+            os.environ.update({"AIRFLOW_CONN_HTX_WAREHOUSE": as_dags_login(dsn),
+                               "HTX_LANDING_URL": str(landing)})
             run_feed(FEED, RUN)
             return snapshot(dsn, landing)
         finally:
@@ -44,8 +44,7 @@ def clean_run(tmp_path_factory):
 
 @pytest.fixture
 def landed(warehouse, landing):
-    (landing / FILE).parent.mkdir(parents=True)
-    (landing / FILE).write_bytes(tax_file())
+    drop(landing, FILE, tax_file())
     (batch,) = pipeline.extract_to_landing(FEED, RUN)
     return warehouse, landing, batch
 

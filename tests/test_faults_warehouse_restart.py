@@ -8,9 +8,9 @@ share the main one), taken while the load is stopped inside its COPY (faults_sup
 import psycopg2
 import pytest
 
-from conftest import query
-from faults_support import (Gate, fresh_warehouse, in_thread, run_feed, second_server, snapshot,
-                            tax_file)
+from conftest import as_dags_login, query
+from faults_support import (Gate, drop, fresh_warehouse, in_thread, run_feed, second_server,
+                            snapshot, tax_file)
 from htx import localpg, pipeline
 
 FEED = "tax_declarations"
@@ -20,15 +20,14 @@ RUN = pipeline.RunInfo("htx_feed_tax_declarations", "scheduled__2024-10-01", "te
 
 @pytest.fixture
 def delivered(landing):
-    (landing / FILE).parent.mkdir(parents=True)
-    (landing / FILE).write_bytes(tax_file())
+    drop(landing, FILE, tax_file())
     return landing
 
 
 def test_a_restart_during_a_load_fails_the_task_cleanly_and_the_retry_loads_it(
         delivered, monkeypatch, tmp_path):
     with second_server() as (server, datadir), fresh_warehouse(server) as dsn:
-        monkeypatch.setenv("AIRFLOW_CONN_HTX_WAREHOUSE", dsn)
+        monkeypatch.setenv("AIRFLOW_CONN_HTX_WAREHOUSE", as_dags_login(dsn))
         (batch,) = pipeline.extract_to_landing(FEED, RUN)
         with Gate(dsn, "staging.tax_declarations", "NEW.source_row = 6") as gate:
             thread, outcome = in_thread(pipeline.validate_and_stage, FEED, batch)
@@ -50,10 +49,9 @@ def test_a_restart_during_a_load_fails_the_task_cleanly_and_the_retry_loads_it(
         after_restart = snapshot(dsn, delivered)
 
     clean_landing = tmp_path / "clean"
-    (clean_landing / FILE).parent.mkdir(parents=True)
-    (clean_landing / FILE).write_bytes(tax_file())
+    drop(clean_landing, FILE, tax_file())
     monkeypatch.setenv("HTX_LANDING_URL", str(clean_landing))
     with fresh_warehouse() as dsn:
-        monkeypatch.setenv("AIRFLOW_CONN_HTX_WAREHOUSE", dsn)
+        monkeypatch.setenv("AIRFLOW_CONN_HTX_WAREHOUSE", as_dags_login(dsn))
         run_feed(FEED, RUN)
         assert after_restart == snapshot(dsn, clean_landing)

@@ -6,7 +6,10 @@ checked on the value (mart.plan_indicator) and on the entities behind it
     figures; dated inside it, the period changes (tests/test_registry_history.py has the values
     of the second case, not the entities, nor the first case);
   * a cooperative dissolved — and one registered — on the period's last day;
+  * a dissolution that never held (replaced on its own day), and a dissolved cooperative whose
+    record says dissolved again later: neither is a dissolution (HTX_DISSOLVED's two conditions);
   * a declaration amended twice (Lần nộp 0, 1, 2: only 2 counts; the feed's tests stop at 1);
+  * one declaration delivered twice, alike in Lần nộp and Ngày nộp: the later delivery counts;
   * a credit fund whose Q3 report was revised (the feed's tests check the view, not the marts);
   * a borrower with two contracts, counted once (and a repaid contract beside an open one).
 
@@ -23,6 +26,7 @@ from test_registry_history import new_code, pulls, state  # noqa: F401  (pulls: 
 from test_support_lending_core import C, contract, registry_reaching, stage_and_merge
 from test_support_lending_parser import A, B, report_bytes
 from test_tax_declarations_marts import declaration, merge_declarations, registry_state
+from test_tax_declarations_merge import csv_bytes, deliver, suite, vat  # noqa: F401  (suite)
 
 M = 10**6
 
@@ -91,6 +95,26 @@ def test_dissolved_or_registered_on_the_last_day_of_the_period(warehouse, pulls)
     assert members(warehouse, "HTX_DISSOLVED", "2024-10-31") == {d: 1}   # year to date
 
 
+def test_a_dissolution_replaced_on_its_own_day_never_held(warehouse, pulls):
+    g = new_code()
+    pulls(state(g, "dang_hoat_dong", "2020-01-01", "2024-01-05"),
+          state(g, "da_giai_the", "2024-03-10", "2024-03-11"),
+          state(g, "dang_hoat_dong", "2024-03-10", "2024-03-12"))   # corrected the next day
+    assert members(warehouse, "HTX_DISSOLVED", "2024-03-31") == {}
+    assert value(warehouse, "HTX_DISSOLVED", "2024-03-31") == 0
+    assert members(warehouse, "HTX_TOTAL", "2024-03-31") == {g: 1}
+
+
+def test_a_cooperative_recorded_dissolved_again_is_dissolved_once(warehouse, pulls):
+    h = new_code()
+    pulls(state(h, "dang_hoat_dong", "2020-01-01", "2023-01-05"),
+          state(h, "da_giai_the", "2023-11-10", "2023-11-11"),
+          state(h, "da_giai_the", "2024-02-01", "2024-02-02", members=0))
+    assert members(warehouse, "HTX_DISSOLVED", "2023-12-31") == {h: 1}
+    assert members(warehouse, "HTX_DISSOLVED", "2024-02-29") == {}
+    assert value(warehouse, "HTX_DISSOLVED", "2024-02-29") == 0
+
+
 # --- tax declarations ---------------------------------------------------------------------------
 
 def test_a_declaration_amended_twice_counts_in_its_second_amendment_only(warehouse):
@@ -121,6 +145,19 @@ def test_a_declaration_amended_twice_counts_in_its_second_amendment_only(warehou
     assert members(warehouse, "HTX_AVG_PROFIT", end) == {h1: -30, h2: 50}
     # Every period that reads March reads its latest version, whenever the period closed.
     assert value(warehouse, "HTX_AVG_REVENUE", "2024-03-31") == 780   # (90 + 300) × 12 ÷ (2 × 3)
+
+
+def test_one_declaration_delivered_twice_alike_counts_in_the_later_delivery(warehouse, suite):
+    h = "5701001057"
+    registry_state(warehouse, h)
+    # Same taxpayer, form, period, Lần nộp and Ngày nộp, in two monthly files: a full tie.
+    deliver(warehouse, "tax/to_khai_202404.csv",
+            csv_bytes(vat(h, "03/2024", 0, "15/04/2024", "90.000.000")), suite)
+    deliver(warehouse, "tax/to_khai_202405.csv",
+            csv_bytes(vat(h, "03/2024", 0, "15/04/2024", "120.000.000")), suite)
+    marts.refresh(dsn=warehouse)
+    assert members(warehouse, "HTX_AVG_REVENUE", "2024-03-31") == {h: 480}   # 120 × 12 ÷ 3
+    assert value(warehouse, "HTX_AVG_REVENUE", "2024-12-31") == 120           # 120 × 12 ÷ 12
 
 
 # --- credit funds ---------------------------------------------------------------------------------

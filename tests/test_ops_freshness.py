@@ -116,3 +116,33 @@ def test_marts_not_refreshed_after_a_publish_are_stale(warehouse):
     assert alert.kind == "marts_stale" and "htx_plan_marts" in alert.details[0]["marts"]
     query(warehouse, "INSERT INTO mart.refresh_log (periods, indicator_rows) VALUES (0, 0)")
     assert checks.daily_alert(warehouse) is None
+
+
+def test_marts_behind_a_publish_say_so_at_once_and_the_hourly_check_catches_up(warehouse):
+    """A marts DAG paused when a feed publishes never gets that Asset event (Airflow drops it):
+    `health` shows the lag at once, and the marts DAG's hourly run — a no-op while the marts
+    hold every publish — refreshes them once unpaused."""
+    from htx import marts
+    from htx.ops import health
+
+    def health_text() -> str:
+        return health.render(health.feed_health(warehouse), health.marts_health(warehouse), [])
+
+    query(warehouse, "INSERT INTO mart.refresh_log (periods, indicator_rows, refreshed_at)"
+                     " VALUES (0, 0, now() - interval '1 day')")
+    assert not marts.needs_refresh("scheduled", warehouse)
+    assert "BEHIND" not in health_text() and "STALE" not in health_text()
+
+    publish_batches(warehouse, {"registrations": timedelta(minutes=1)})
+    assert marts.needs_refresh("scheduled", warehouse)
+    assert "BEHIND: registrations published at " in health_text()
+    publish_batches(warehouse, {"annual_reports": timedelta(hours=2)})   # long enough: stale
+    assert "STALE: annual_reports published at " in health_text()
+
+    marts.refresh("scheduled__catch-up", warehouse)
+    assert not marts.needs_refresh("scheduled", warehouse)
+    assert "BEHIND" not in health_text() and "STALE" not in health_text()
+    # A feed's Asset or a person asking always refreshes; a backfill is a run of the clock.
+    assert marts.needs_refresh("asset_triggered", warehouse) and marts.needs_refresh("manual",
+                                                                                      warehouse)
+    assert not marts.needs_refresh("backfill", warehouse)

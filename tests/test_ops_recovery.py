@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from psycopg2 import sql
 
-from conftest import SERVER, query
+from conftest import SERVER, as_dags_login, query
 from htx import db, localpg, pipeline, validation
 from htx.cli import main, run_dag
 from htx.feeds.config import FEEDS
@@ -71,15 +71,15 @@ def province(tmp_path_factory, airflow_db, alert_receivers):  # noqa: F811
     items = generate()
     token = secrets.token_urlsafe(12)
     standin = RegistryStandIn(items, token).start()
+    migrate(dsn)
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("AIRFLOW_CONN_HTX_WAREHOUSE", dsn)
+        env.setenv("AIRFLOW_CONN_HTX_WAREHOUSE", as_dags_login(dsn))
         env.setenv("HTX_LANDING_URL", str(landing))
         env.setenv("AIRFLOW_CONN_HTX_REGISTRY_API", json.dumps(
             {"conn_type": "http", "host": standin.base_url, "password": token}))
         env.setenv("HTX_AIRFLOW_BASE_URL", AIRFLOW_BASE + "/")
         env.setenv("HTX_DATA_DOCS_DIR", str(docs))
         env.setenv("HTX_EXPORT_DIR", str(tmp_path_factory.mktemp("exports")))
-        migrate(dsn)
         _load_through_the_pipeline("registrations")
         tax_sample.write_files(landing, items)
         yield Province(dsn, landing, docs)
@@ -248,7 +248,7 @@ def test_the_corrected_file_and_one_command_bring_everything_back(recovered, fai
     assert query(dsn, "SELECT resolved_by_batch FROM audit.failed_loads WHERE batch_id = %s",
                  (batch_id,)) == [(recovered["batch_id"],)]
     assert query(dsn, "SELECT stale_feeds FROM mart.refresh_log") == [
-        (["support_lending", "credit_fund_reports", "annual_reports"],)]
+        (["support_lending", "credit_fund_reports", "annual_reports", "plan_targets"],)]
     assert query(dsn, "SELECT count(*) > 0 FROM mart.plan_indicator") == [(True,)]
 
 

@@ -1,35 +1,8 @@
-"""Locality spellings and VSIC classes onto the province's reference data."""
+"""VSIC classes and the indicator catalogue onto the province's reference data (locality
+spellings onto the administrative maps: tests/test_admin_map.py)."""
 import pytest
 
-from htx.reference import locality_code, nfc, vsic_division_known
-
-
-@pytest.mark.parametrize("written", [
-    "TP Hạ Long", "thành phố Hạ Long", "Hạ Long", "TP. Hạ Long", "Tp.Hạ Long", "  hạ   long ",
-    "Thành Phố HẠ LONG", "Ha Long", "Halong", "huyện Hoành Bồ",
-])
-def test_every_spelling_of_ha_long_is_one_place(written):
-    assert locality_code(written) == "ha_long"
-
-
-@pytest.mark.parametrize("written, code", [
-    ("thị xã Đông Triều", "dong_trieu"), ("TX Quảng Yên", "quang_yen"), ("H. Vân Đồn", "van_don"),
-    ("huyện Ba Chẽ", "ba_che"), ("Móng Cái", "mong_cai"), ("TP Cẩm Phả", "cam_pha"),
-    ("Cô Tô", "co_to"), ("huyện Hải Hà", "hai_ha"), ("Đầm Hà", "dam_ha"),
-])
-def test_prefixed_and_bare_names_map_to_their_locality(written, code):
-    assert locality_code(written) == code
-
-
-def test_decomposed_unicode_matches_like_composed():
-    import unicodedata
-
-    assert locality_code(unicodedata.normalize("NFD", "huyện Bình Liêu")) == "binh_lieu"
-
-
-@pytest.mark.parametrize("written", ["tỉnh Quảng Ninh", "Hà Nội", "", None, "TP"])
-def test_places_outside_the_13_localities_are_unknown(written):
-    assert locality_code(written) is None
+from htx.reference import indicator_catalogue, nfc, vsic_division_known
 
 
 def test_nfc_composes_decomposed_text():
@@ -45,3 +18,36 @@ def test_nfc_composes_decomposed_text():
 ])
 def test_vsic_division_known(vsic, known):
     assert vsic_division_known(vsic) is known
+
+
+def test_the_catalogue_declares_every_indicator_with_its_unit_and_breakdowns():
+    catalogue = indicator_catalogue()
+    assert len(catalogue) == 43
+    assert catalogue["HTX_TOTAL"].unit == "count" and catalogue["HTX_TOTAL"].has_total
+    assert catalogue["HTX_TOTAL"].breakdown_keys == ("locality",)
+    assert catalogue["HTX_BY_SECTOR"].has_total is False
+    assert catalogue["THT_TOTAL"].breakdown_keys == ("sector", "locality")
+    assert catalogue["QTDND_NPL_RATIO"].unit == "percent"
+
+
+@pytest.mark.parametrize("code, breakdown, year, allowed", [
+    ("HTX_TOTAL", "", 2024, True),
+    ("HTX_BY_SECTOR", "", 2024, False),                       # no total of its own
+    ("HTX_BY_SECTOR", "sector=nong_nghiep", 2024, True),
+    ("HTX_BY_SECTOR", "sector=nong_lam_ngu", 2024, False),    # a THT group, not a plan sector
+    ("THT_TOTAL", "sector=nong_lam_ngu", 2024, True),
+    ("LHHTX_TOTAL", "sector=phi_nong_nghiep", 2024, True),
+    ("HTX_NEW", "sector=nong_nghiep", 2024, False),           # HTX_NEW has no sector= breakdown
+    ("HTX_TOTAL", "locality=193", 2024, True),                # a district, before the reform
+    ("HTX_TOTAL", "locality=06652", 2024, False),             # the 2025 map is not yet in force
+    ("HTX_TOTAL", "locality=06652", 2025, True),              # both maps are in force in 2025
+    ("HTX_TOTAL", "locality=193", 2025, True),
+    ("HTX_TOTAL", "locality=193", 2026, False),               # no districts after the reform
+    ("HTX_TOTAL", "locality=06649", 2026, False),             # an old commune, not a new unit
+    ("HTX_TOTAL", "locality=khong_xac_dinh", 2026, False),
+    ("HTX_TOTAL", "locality=", 2024, False),
+    ("HTX_TOTAL", "locality", 2024, False),
+    ("HTX_CHARTER_CAPITAL", "locality=193", 2024, False),
+])
+def test_a_breakdown_is_allowed_only_where_the_catalogue_has_it(code, breakdown, year, allowed):
+    assert indicator_catalogue()[code].breakdown_allowed(breakdown, year) is allowed

@@ -28,10 +28,26 @@ def test_a_valid_item_becomes_typed_columns():
     v = row.values
     assert v["registered_on"] == date(2019, 4, 2)
     assert v["updated_at"] == datetime(2024, 5, 1, 9, 30, tzinfo=timezone(timedelta(hours=7)))
-    assert v["locality_code"] == "dong_trieu"
+    # "TX": Đông Triều was a town until it became a city on 01/11/2024; one place either way.
+    assert (v["locality_code"], v["old_district_code"]) == ("205", "205")
+    assert v["new_unit_code"] is None and "no commune" in v["locality_rule"]  # "Thôn 3" only
     assert v["legal_rep_id_number"] == "022090001234"
     assert v["entity_code_check_digit_ok"] is True
     assert set(COLUMNS) <= set(v)
+
+
+def test_a_state_is_placed_on_both_maps_by_its_record_date():
+    before = parse(locality="huyện Ba Chẽ", address="Thôn 8, xã Đồn Đạc, huyện Ba Chẽ, tỉnh Quảng Ninh")
+    assert [before.values[k] for k in ("locality_code", "old_district_code", "new_unit_code")] == [
+        "202", "202", "06970"]
+    after = parse(locality="P. Hà Tu", address="Số 12 đường Trần Phú, phường Hà Tu",
+                  updated_at="2025-07-01T00:00:00+07:00")
+    assert [after.values[k] for k in ("locality_code", "old_district_code", "new_unit_code")] == [
+        "06652", "193", "06652"]
+    # The same text recorded a minute before the reform names a district, which it is not.
+    late = parse(locality="P. Hà Tu", updated_at="2025-06-30T23:59:00+07:00")
+    assert late.values["locality_code"] is None and late.failures == []   # the suite warns
+    assert late.values["record_hash"] != after.values["record_hash"]
 
 
 def test_nfd_names_are_stored_nfc():
@@ -56,6 +72,17 @@ def test_a_code_of_the_wrong_shape_is_not_checked_twice():
 def test_unparseable_values_fail_with_field_and_value(field, value):
     row = parse(**{field: value})
     assert [(f.field, f.value) for f in row.failures] == [(field, value)]
+
+
+@pytest.mark.parametrize("personal", [{"full_name": "Nguyễn Văn An", "id_number": 22090001234},
+                                      {"full_name": "Nguyễn\x00Văn An", "id_number": "022090001234"}])
+def test_a_personal_value_that_fails_is_never_quoted(personal):
+    """The reason reaches logs, alerts and Data Docs; the quarantined record keeps the value."""
+    row = parse(legal_representative=personal)
+    (failure,) = row.failures
+    assert failure.value == "<redacted>" and failure.field in personal
+    assert "22090001234" not in failure.describe() and "Văn" not in failure.describe()
+    assert row.record["legal_representative"] == personal
 
 
 def test_missing_optional_fields_are_null_not_failures():

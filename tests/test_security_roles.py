@@ -1,23 +1,28 @@
-"""Who may do what in the warehouse (migration 0012_roles.sql), proven by logging in.
+"""Who may do what in the warehouse (migrations 0012_roles.sql, 0020_least_privilege.sql), proven
+by logging in.
 
-The DAGs work as `htx_loader` — even on the demo's superuser connection they switch to it — and
-a real loader login (not a superuser) runs a whole feed and the marts. An analyst login user
-(member of `htx_analyst`, created here with a random password) reads the marts and the
+The DAGs log in as their own login (localpg.DAGS_LOGIN here, `htx_dags` in the compose stack),
+which `python -m htx migrate` makes a member of `htx_loader` and nothing more: it cannot reset
+to a superuser, run programs on the database host, create roles, or read the personal columns it
+writes. A real loader login (not a superuser) runs a whole feed and the marts. An analyst login
+user (member of `htx_analyst`, created here with a random password) reads the marts and the
 non-personal core columns, sees legal representatives' ID numbers only masked, their names never,
-and can write nothing anywhere.
+and can write and create nothing anywhere — not even a temporary table.
 """
+import json
 import os
 import re
 import secrets
 import uuid
+from urllib.parse import urlsplit
 
 import psycopg2
 import pytest
 from psycopg2 import errors, sql
 
-from conftest import SERVER, query
+from conftest import SERVER, as_dags_login, query
 from faults_support import fresh_warehouse, run_feed, valid_codes
-from htx import db, marts, pipeline
+from htx import db, localpg, marts, pipeline
 
 PERSONAL = {"legal_rep_name", "legal_rep_id_number"}
 ID_NUMBER = "022090001234"
@@ -83,6 +88,8 @@ def province(tmp_path_factory):
                                                  f'"{standin.base_url}", "password": "{token}"}}'})
             batches = run_feed("registrations", pipeline.RunInfo("htx_feed_registrations", "r1"))
             marts.refresh()
+            os.environ["AIRFLOW_CONN_HTX_WAREHOUSE"] = as_dags_login(dsn)
+            run_feed("registrations", pipeline.RunInfo("htx_feed_registrations", "r2"))
             yield dsn, loader.dsn(dsn), analyst.dsn(dsn), batches
     finally:
         standin.stop()
@@ -133,9 +140,115 @@ def test_the_pipeline_works_as_the_loader_even_on_a_superuser_connection(warehou
         assert cur.fetchone() == ("postgres",)
 
 
+def test_the_dags_login_is_a_loader_and_nothing_more(province):
+    dsn, _, _, _ = province
+    assert query(dsn, "SELECT r.rolcanlogin, r.rolsuper, r.rolcreaterole, r.rolcreatedb,"
+                      " r.rolbypassrls, array_agg(g.rolname)"
+                      " FROM pg_roles r JOIN pg_auth_members m ON m.member = r.oid"
+                      " JOIN pg_roles g ON g.oid = m.roleid WHERE r.rolname = %s"
+                      " GROUP BY 1, 2, 3, 4, 5", (localpg.DAGS_LOGIN,)) == [
+        (True, False, False, False, False, ["htx_loader"])]
+    # It loaded the registry's second pull (the province fixture's run r2).
+    assert query(dsn, "SELECT count(*) FROM audit.load_batch WHERE run_id = 'r2'"
+                      " AND status = 'published'") == [(1,)]
+
+
+def test_the_dags_login_cannot_reset_to_a_superuser(province):
+    conn = psycopg2.connect(as_dags_login(province[0]))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET ROLE htx_loader")
+            cur.execute("RESET ROLE")  # inside a transaction, as an attacker's SQL would
+            cur.execute("SELECT current_user, current_setting('is_superuser')")
+            assert cur.fetchone() == (localpg.DAGS_LOGIN, "off")
+            for statement in ("SET ROLE postgres", "SET SESSION AUTHORIZATION postgres"):
+                cur.execute("SAVEPOINT attempt")
+                with pytest.raises(errors.InsufficientPrivilege):
+                    cur.execute(statement)
+                cur.execute("ROLLBACK TO SAVEPOINT attempt")
+    finally:
+        conn.close()
+
+
 @pytest.mark.parametrize("statement", [
-    "UPDATE core.ref_locality SET name = name",
-    "DELETE FROM mart.plan_target",
+    "COPY (SELECT 1) TO PROGRAM 'id'",
+    "COPY audit.load_batch (feed) FROM PROGRAM 'id'",
+    "SELECT pg_read_file('/etc/hostname')",
+    "CREATE ROLE made_by_the_dags LOGIN",
+    "ALTER ROLE htx_dags SUPERUSER",
+    "GRANT htx_analyst TO htx_dags",
+    "SELECT legal_rep_id_number FROM core.registration_state",
+    "SELECT legal_rep_name FROM core.registration_state",
+    "SELECT * FROM core.registry_current",
+])
+def test_the_dags_login_cannot_run_programs_create_roles_or_read_personal_data(province,
+                                                                                statement):
+    assert refused(as_dags_login(province[0]), statement)
+
+
+def test_the_dags_login_reads_the_registry_with_id_numbers_masked(province):
+    masked = query(as_dags_login(province[0]), "SELECT DISTINCT legal_rep_id_number_masked"
+                                          " FROM core.registry_current_public")
+    assert masked == [("022*******34",)]
+
+
+def test_migrate_makes_the_configured_dags_login_and_refuses_a_superuser_one(monkeypatch):
+    """`python -m htx migrate` as the owner (htx_warehouse_owner) makes the DAGs' login
+    (htx_warehouse) a loader — creating it when missing — and will not run for a superuser one."""
+    from htx.migrate import migrate
+
+    name, password = f"htx_t_dags_{uuid.uuid4().hex[:8]}", secrets.token_urlsafe(18)
+    with fresh_warehouse() as dsn:
+        database = psycopg2.extensions.parse_dsn(dsn)["dbname"]
+
+        def dags_connection(login: str) -> None:
+            monkeypatch.setenv("AIRFLOW_CONN_HTX_WAREHOUSE", json.dumps({
+                "conn_type": "postgres", "host": SERVER.host, "port": SERVER.port,
+                "login": login, "password": password, "schema": database}))
+
+        monkeypatch.setenv("AIRFLOW_CONN_HTX_WAREHOUSE_OWNER", dsn)
+        try:
+            dags_connection(name)
+            migrate()
+            assert query(dsn, "SELECT rolsuper, pg_has_role(oid, 'htx_loader', 'MEMBER')"
+                              " FROM pg_roles WHERE rolname = %s", (name,)) == [(False, True)]
+            with db.transaction() as conn, conn.cursor() as cur:  # as that login, now
+                cur.execute("SELECT session_user, current_user")
+                assert cur.fetchone() == (name, "htx_loader")
+            Login._admin(sql.SQL("CREATE ROLE {} LOGIN SUPERUSER PASSWORD %s").format(
+                sql.Identifier(name + "_su")), (password,))
+            dags_connection(name + "_su")
+            with pytest.raises(RuntimeError, match="is a superuser"):
+                migrate()
+        finally:
+            for role in (name, name + "_su"):
+                Login._admin(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+def test_the_local_stack_gives_the_dags_their_own_login(tmp_path):
+    """What `make demo` and `make up` connect with when no warehouse is configured."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_HTX_WAREHOUSE")}
+    code = ("import json, os; from htx import devenv; devenv.prepare();"
+            "print(json.dumps([os.environ['AIRFLOW_CONN_HTX_WAREHOUSE'],"
+            " os.environ['AIRFLOW_CONN_HTX_WAREHOUSE_OWNER']]))")
+    done = subprocess.run([sys.executable, "-c", code], env={**env, "AIRFLOW_HOME": str(tmp_path)},
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    dags, owner = (urlsplit(uri) for uri in json.loads(done.stdout.splitlines()[-1]))
+    assert (dags.username, owner.username) == (localpg.DAGS_LOGIN, localpg.SUPERUSER)
+    assert dags.path == owner.path == "/htx_warehouse"
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE core.ref_admin_unit SET name = name",
+    "DELETE FROM core.ref_admin_crosswalk",
+    "UPDATE core.ref_indicator SET unit = unit",
+    "UPDATE mart.indicator_aggregation SET aggregation = 'sum'",
     "INSERT INTO audit.schema_migration VALUES ('9999_x', 'x')",
     "CREATE TABLE core.made_by_the_loader (x int)",
     "CREATE SCHEMA made_by_the_loader",
@@ -194,6 +307,10 @@ def test_an_analyst_cannot_read_personal_data_anywhere(province, statement):
     "CREATE TABLE public.made_by_an_analyst (x int)",
     "CREATE VIEW mart.made_by_an_analyst AS SELECT 1",
     "CREATE SCHEMA made_by_an_analyst",
+    "CREATE TEMP TABLE made_by_an_analyst (x int)",
+    "CREATE FUNCTION pg_temp.made_by_an_analyst() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+    "SELECT lo_create(0)",
+    "SELECT lo_from_bytea(0, 'x')",
 ])
 def test_an_analyst_can_write_nothing(province, statement):
     _, _, analyst, _ = province

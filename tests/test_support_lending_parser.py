@@ -65,7 +65,7 @@ def rejected(data: bytes, name="lending/vbsp_202409.xlsx") -> str:
     with pytest.raises(RejectedObject) as caught:
         parse(data, name)
     message = str(caught.value)
-    assert message.startswith(name)
+    assert message.endswith(f" — {name}")   # the reason first, then the file
     return message
 
 

@@ -19,8 +19,8 @@ def on_task_failure(context) -> None:
     run_id = context.get("run_id", "?")
     task_id = context["ti"].task_id if context.get("ti") else "?"
     error = context.get("exception")
-    reason = f"{type(error).__name__}: {error}" if error else "unknown error"
-    log.error("htx task failed: dag=%s run=%s task=%s: %s", dag_id, run_id, task_id, reason)
+    reason = _reason(error)
+    log.error("htx task failed: %s (dag=%s run=%s task=%s)", reason, dag_id, run_id, task_id)
     try:  # nothing here may raise: the task's own failure is what Airflow must report
         from htx.ops.failures import alert_for_failure
         from htx.ops.notify import send
@@ -28,5 +28,20 @@ def on_task_failure(context) -> None:
         alert = getattr(error, "htx_alert", None) or alert_for_failure(dag_id, run_id, task_id,
                                                                        reason)
         send(alert)
-    except Exception:  # the log line above still stands
-        log.exception("could not record or send the failure alert")
+    except Exception as err:  # the log line above still stands
+        log.error("could not record or send the failure alert: %s", _reason(err))
+
+
+def _reason(error) -> str:
+    """Why the task failed, in one redacted line: `Class: message`, or the message alone of
+    what htx.errors.for_airflow raised (which says it already)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from htx.errors import TransientFailure, describe
+    from htx.redaction import redact
+
+    if error is None:
+        return "unknown error"
+    if isinstance(error, (AirflowFailException, TransientFailure)):
+        return redact(str(error))
+    return describe(error)

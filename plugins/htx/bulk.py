@@ -9,8 +9,10 @@ compiled to SQL predicates (`compile_suite`) — one pass per batch instead of p
 Same input, same result: the staged rows, quarantine reasons, counts and expectation tallies
 equal the Python path's (tests/test_bulk_equivalence.py). Anything the two CSV readers might
 read differently — a quote inside a field, a `\\.` line, blank lines, a wrong field count, bytes
-the encoding cannot hold — sends the file to the Python parser (`NotBulkLoadable`), which reads
-it row by row and reports each bad row by number.
+the encoding cannot hold, a CR alone as a line end, a quoted field holding a line break, a line
+the row-length limit (limits.CSV_LINE_CHARS) could refuse, a header csv cannot read — sends the
+file to the Python parser (`NotBulkLoadable`), which reads it row by row and reports each bad
+row by number, or rejects the file naming the limit.
 """
 from __future__ import annotations
 
@@ -21,16 +23,20 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from htx import db
+from htx import db, limits
 from htx.feeds.common import Failure, RejectedObject, jsonable
 from htx.paths import SQL_DIR
 
 DEFAULT_MIN_BYTES = 8 * 1024 * 1024
 SCAN_BYTES = 1024 * 1024
-QUARANTINE_FETCH_ROWS = 10_000
+# Quarantined rows are fetched this much source text at a time (rows may each be as long as
+# limits.CSV_LINE_CHARS allows).
+QUARANTINE_FETCH_CHARS = 32 << 20
 _PG_ENCODING = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "cp1258": "WIN1258"}
 # A quote neither opening nor closing a field: Python's csv keeps it, COPY starts quoting there.
 _MID_FIELD_QUOTE = re.compile(rb'[^;\n"]"[^;\r\n"]')
+# A CR not followed by LF: Python's csv ends a line there, COPY does so only in a CR-only file.
+_LONE_CR = re.compile(rb"\r(?=[^\n])")
 
 
 class NotBulkLoadable(Exception):
@@ -163,7 +169,12 @@ def _read_header(stream, parser, url: str) -> tuple[list[str], str]:
     """The column order, and the encoding the header line shows. The whole file's encoding is
     decided while COPY reads it (_copy_raw); a header the contract refuses is reported after the
     file's encoding problems, as the parser reports them."""
-    first = stream.readline()
+    longest = limits.CSV_LINE_CHARS.value()
+    first = stream.readline(longest + 1)
+    if b"\r" in first.removesuffix(b"\r\n"):
+        raise NotBulkLoadable(f"a CR alone ends a line — {url}")
+    if len(first) > longest:
+        raise NotBulkLoadable(f"the header line is {longest:,} bytes or longer — {url}")
     encoding = _encoding_of(first)
     try:
         return _header_columns(first, parser, encoding, url), encoding
@@ -185,7 +196,12 @@ def _encoding_of(line: bytes) -> str:
 
 def _header_columns(first: bytes, parser, encoding: str, url: str) -> list[str]:
     text = unicodedata.normalize("NFC", first.decode(encoding, "replace")).rstrip("\r\n")
-    header = next(csv.reader(io.StringIO(text), delimiter=parser.DELIMITER, quotechar='"'), None)
+    try:
+        header = next(csv.reader(io.StringIO(text), delimiter=parser.DELIMITER, quotechar='"'),
+                      None)
+    except csv.Error as err:
+        raise NotBulkLoadable(f"the header is no CSV the bulk reader takes ({err})"
+                              f" — {url}") from None
     return parser.check_header(header if first else None, url)
 
 
@@ -198,16 +214,17 @@ class _ScanningReader:
         self.stream, self.url = stream, url
         self.detector = parser.EncodingDetector()
         self.divergence: str | None = None
-        self._tail = b""
+        self._longest = limits.CSV_LINE_CHARS.value()
+        self._carry = b""   # the unfinished line before the next chunk (shorter than the limit)
 
     def read(self, size: int = SCAN_BYTES) -> bytes:
         if self.divergence:
             return b""
         chunk = self.stream.read(size)
         self.detector.feed(chunk)
-        window = self._tail + chunk
-        self.divergence = _divergence(window, self.url)
-        self._tail = window[-2:]
+        window = self._carry + chunk
+        self.divergence = _divergence(window, self._longest, self.url, last=not chunk)
+        self._carry = window[window.rfind(b"\n") + 1:]
         return b"" if self.divergence else chunk
 
     def verdict(self) -> str:
@@ -217,13 +234,40 @@ class _ScanningReader:
         return self.detector.verdict(self.url)
 
 
-def _divergence(window: bytes, url: str) -> str | None:
+def _divergence(window: bytes, longest: int, url: str, last: bool) -> str | None:
     """Why a file the two CSV readers might read differently goes to the Python parser."""
-    if b"\\." in window:
-        return f"{url}: holds a '\\.' sequence (COPY's end-of-data marker)"
-    if b'"' in window and _MID_FIELD_QUOTE.search(window):
-        return f"{url}: a quote inside a field"
+    if b"\\" in window and b"\\." in window:   # a byte first: found far faster than a pair
+        return f"holds a '\\.' sequence (COPY's end-of-data marker) — {url}"
+    if b'"' in window and (_MID_FIELD_QUOTE.search(window) or _quoted_line_break(window)):
+        return f"a quote inside a field, or a quoted line break — {url}"
+    if b"\r" in window and _LONE_CR.search(window):
+        return f"a CR alone ends a line — {url}"
+    if _holds_long_line(window, longest):
+        return (f"a line of {longest:,} bytes or more, which the row limit "
+                f"{limits.CSV_LINE_CHARS.setting} may refuse — {url}")
+    if last and window.endswith(b"\r"):
+        return f"a CR alone ends the last line — {url}"
     return None
+
+
+def _holds_long_line(window: bytes, longest: int) -> bool:
+    """A run of `longest` bytes without a line feed. Such a run covers a whole aligned block of
+    half that length, itself without one: only those few blocks are looked at closely (a
+    search per byte cost seconds per 100 MB)."""
+    half = max(1, longest // 2)
+    for start in range(0, len(window), half):
+        if window.find(b"\n", start, start + half) < 0:
+            after = window.find(b"\n", start)
+            line_end = len(window) if after < 0 else after
+            if line_end - (window.rfind(b"\n", 0, start) + 1) >= longest:
+                return True
+    return False
+
+
+def _quoted_line_break(window: bytes) -> bool:
+    """A finished line with an odd number of quotes: a quoted field runs on past its line break
+    (the Python parser then measures the row across its lines)."""
+    return any(line.count(b'"') % 2 for line in window.split(b"\n")[:-1])
 
 
 def _copy_raw(cur, stream, columns: list[str], parser, encoding: str, url: str) -> None:
@@ -248,10 +292,10 @@ def _copy_raw(cur, stream, columns: list[str], parser, encoding: str, url: str) 
     real = reader.verdict()   # the file's encoding problems first, as the parser reports them
     if failed or reader.divergence or real != encoding:
         cur.execute("ROLLBACK TO SAVEPOINT bulk_copy")
-    if failed:
-        raise NotBulkLoadable(f"{url}: COPY cannot read it as the contract's CSV ({failed})")
     if reader.divergence:
         raise NotBulkLoadable(reader.divergence)
+    if failed:
+        raise NotBulkLoadable(f"COPY cannot read it as the contract's CSV ({failed}) — {url}")
     cur.execute("RELEASE SAVEPOINT bulk_copy")
     if real != encoding:
         stream.seek(0)
@@ -342,11 +386,12 @@ def _quarantine_bad_rows(cur, feed, parser, rules, batch_id: int, url: str, crit
         " ORDER BY t.source_row").format(
         record=record, critical=sql.Literal(critical),
         fields=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(f)) for f in fields))
+    fetch_rows = max(1, QUARANTINE_FETCH_CHARS // limits.CSV_LINE_CHARS.value())
     reader = cur.connection.cursor(name=f"bulk_quarantine_{batch_id}")
-    reader.itersize = QUARANTINE_FETCH_ROWS
+    reader.itersize = fetch_rows
     reader.execute(query)
     total = 0
-    while bad := reader.fetchmany(QUARANTINE_FETCH_ROWS):
+    while bad := reader.fetchmany(fetch_rows):
         quarantine_rows(cur, feed, batch_id, url,
                         ((row[0], _failures(row, rules, fields, critical), row[3]) for row in bad))
         total += len(bad)

@@ -1,7 +1,8 @@
 """`python -m htx <command>`: the project's commands (the Makefile calls these).
 
   demo         run every DAG once over the bundled sample and print the period's indicators
-  up           Airflow UI + scheduler on 127.0.0.1:8080 against the same local warehouse
+  up           Airflow (UI, scheduler, dag-processor, triggerer) on 127.0.0.1:8080 against the
+               same local warehouse, every htx DAG unpaused
   migrate      apply warehouse migrations and reload reference data
   indicators   print mart.plan_indicator for one period
   standin-api  serve the bundled sample as the registration API (for `up`)
@@ -22,6 +23,7 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
+from htx.errors import printable, with_object
 from htx.settings import ENV_REGISTRY_API
 
 
@@ -31,13 +33,14 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="run every DAG over the bundled sample")
     _period_args(demo)
-    commands.add_parser("up", help="Airflow UI and scheduler against the local warehouse")
+    up = commands.add_parser("up", help="Airflow UI and scheduler against the local warehouse")
+    up.add_argument("--port", type=int, default=8080, help="the UI's and API's port (127.0.0.1)")
     commands.add_parser("migrate", help="apply warehouse migrations")
     indicators = commands.add_parser("indicators", help="print one period's indicators")
     _period_args(indicators)
-    standin = commands.add_parser("standin-api", help="serve the sample as the registration API")
+    standin = commands.add_parser(
+        "standin-api", help="serve the sample as the registration API (the token on stdin)")
     standin.add_argument("--port", type=int, default=8765)
-    standin.add_argument("--token", required=True)
     export = commands.add_parser("export", help="one period's XLSX tables and HTML report")
     _period_args(export)
     export.add_argument("--out", type=Path, help="folder (default: HTX_EXPORT_DIR, .local/exports)")
@@ -47,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
 
     ops_commands.add_parsers(commands)
     args = parser.parse_args(argv)
+    if (getattr(args, "start", None) is None) != (getattr(args, "end", None) is None):
+        parser.error("--start and --end go together")
     if getattr(args, "handler", None):  # the operations commands carry their own handler
         return args.handler(args)
     return {"demo": _demo, "up": _up, "migrate": _migrate, "indicators": _indicators,
@@ -55,10 +60,44 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _period_args(parser: argparse.ArgumentParser) -> None:
+    """A reporting period; by default the latest complete one the marts hold (`demo` over the
+    bundled sample: the sample's own, 2024-01-01 … 2024-09-30)."""
+    parser.add_argument("--start", type=date.fromisoformat, help="first day, ISO (YYYY-MM-DD)")
+    parser.add_argument("--end", type=date.fromisoformat, help="last day, ISO (YYYY-MM-DD)")
+
+
+def _period(args, over_sample: bool = False) -> tuple[date, date] | None:
+    """The period asked for, else the sample's (a demo over the sample), else the latest
+    complete period the marts hold (None: they hold none)."""
+    from htx.marts import latest_complete_period
     from htx.sample.registrations import PERIOD_END, PERIOD_START
 
-    parser.add_argument("--start", type=date.fromisoformat, default=PERIOD_START)
-    parser.add_argument("--end", type=date.fromisoformat, default=PERIOD_END)
+    if args.start is not None:
+        return args.start, args.end
+    return (PERIOD_START, PERIOD_END) if over_sample else latest_complete_period()
+
+
+def _show_period(period, indicators: bool = True, exports: bool = True,
+                 out: Path | None = None) -> int:
+    """Print the period's indicators and/or write its exports; a period the marts do not hold
+    is named with the latest complete one they do (exit 1), never a traceback."""
+    from htx.exports import NoIndicators
+    from htx.marts import latest_complete_period
+
+    try:
+        if period is None:
+            raise NoIndicators("mart.plan_indicator holds no indicators yet")
+        if indicators:
+            _print_indicators(*period)
+        if exports:
+            _print_exports(*period, out)
+    except NoIndicators as err:
+        latest = latest_complete_period()
+        held = (f"the latest complete period the marts hold is {latest[0]} … {latest[1]}"
+                f" (--start {latest[0]} --end {latest[1]})" if latest else "the marts hold none")
+        print(f"\nnothing to show: {err}; {held}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _migrate(args) -> int:
@@ -80,6 +119,7 @@ def _demo(args) -> int:
     from htx.settings import ENV_LANDING_URL
 
     landing_configured = bool(os.environ.get(ENV_LANDING_URL))
+    over_sample = not (landing_configured or os.environ.get(ENV_REGISTRY_API))
     devenv.prepare()
     print(f"warehouse: {_redact(os.environ['AIRFLOW_CONN_HTX_WAREHOUSE'])}")
     print(f"landing zone: {os.environ[ENV_LANDING_URL]}")
@@ -103,44 +143,82 @@ def _demo(args) -> int:
     from htx.ops import data_docs
 
     print(f"\nData Docs (Great Expectations validation results): {data_docs.build()}")
-    _print_indicators(args.start, args.end)
-    _print_exports(args.start, args.end)
-    return 0
+    period = _period(args, over_sample)
+    if not over_sample or args.start is not None:
+        return _show_period(period)
+    from htx.sample.registrations import AFTER_REFORM_END, AFTER_REFORM_START
+
+    # The sample's period, one after the 2025 reform (new map), then the sample period's exports.
+    return max(_show_period(period, exports=False),
+               _show_period((AFTER_REFORM_START, AFTER_REFORM_END), exports=False),
+               _show_period(period, indicators=False))
 
 
 def _up(args) -> int:
-    from htx import devenv
-    from htx.sample.registrations import generate
+    """The local stack: Airflow's components as separate processes (htx.stack), every DAG of the
+    project unpaused, a stand-in of the registration API unless a real one is configured."""
+    from htx import devenv, stack
 
     devenv.prepare()
     devenv.migrate_all()
-    standin = None
-    if not os.environ.get(ENV_REGISTRY_API):
-        from htx.paths import LOCAL_DIR
+    home = Path(os.environ["AIRFLOW_HOME"])
+    env = {**os.environ, **stack.shared_settings(args.port),
+           "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False"}
+    stack.unpause_project_dags(env)
+    api_url = f"http://127.0.0.1:{args.port}"
+    with stack.Stack(home / "components") as running:
+        if not os.environ.get(ENV_REGISTRY_API):
+            env[ENV_REGISTRY_API] = _start_registry_standin(running, env)
+        for name, command in stack.LOCAL_COMPONENTS.items():
+            running.start(name, stack.airflow(*command), env)
+            if name == "api-server":   # tasks report to it: it answers before anything runs them
+                running.wait_answering(api_url)
+        print(f"starting Airflow (logs: {running.log_dir}) …", flush=True)
+        running.wait_healthy(api_url)
+        print(f"Airflow on {api_url} (login details: {home}/simple_auth_manager_passwords"
+              ".json.generated); every htx DAG runs on its schedule. Ctrl-C stops it.", flush=True)
+        running.wait()
+    return 0
 
-        items_file = LOCAL_DIR / "sample" / "registrations.json"
-        items_file.parent.mkdir(parents=True, exist_ok=True)
-        items_file.write_text(json.dumps(generate(), ensure_ascii=False))
-        token = secrets.token_urlsafe(16)
-        standin = subprocess.Popen([sys.executable, "-m", "htx", "standin-api", "--port", "8765",
-                                    "--token", token])
-        os.environ[ENV_REGISTRY_API] = json.dumps(
-            {"conn_type": "http", "host": "http://127.0.0.1:8765", "password": token})
-    print("Airflow on http://127.0.0.1:8080 (login details: .local/airflow/"
-          "simple_auth_manager_passwords.json.generated)")
-    try:
-        return subprocess.call(["airflow", "standalone"])
-    finally:
-        if standin:
-            standin.terminate()
+
+def _start_registry_standin(running, env: dict[str, str]) -> str:
+    """The bundled sample served as the registration API; its connection (JSON)."""
+    from htx import stack
+    from htx.paths import LOCAL_DIR
+    from htx.sample.registrations import generate
+
+    items_file = LOCAL_DIR / "sample" / "registrations.json"
+    items_file.parent.mkdir(parents=True, exist_ok=True)
+    items_file.write_text(json.dumps(generate(), ensure_ascii=False))
+    port = stack.free_port()
+    _, token = start_standin_api(port, running, env)
+    return json.dumps({"conn_type": "http", "host": f"http://127.0.0.1:{port}", "password": token})
+
+
+def start_standin_api(port: int, running=None,
+                      env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """`standin-api` in its own process with a new token, handed over on its standard input
+    (htx.stack.popen: never on its command line); one of `running`'s processes (a Stack: its
+    log, stopped with it) when given."""
+    from htx import stack
+
+    token = secrets.token_urlsafe(16)
+    argv = [sys.executable, "-m", "htx", "standin-api", "--port", str(port)]
+    if running is not None:
+        return running.start("registry-standin", argv, env, secret_input=token + "\n"), token
+    return stack.popen(argv, secret_input=token + "\n"), token
 
 
 def _standin_api(args) -> int:
     from htx.paths import LOCAL_DIR
     from htx.registry_api.standin import RegistryStandIn
 
+    token = sys.stdin.readline().strip()
+    if not token:
+        print("standin-api: give the bearer token on standard input", file=sys.stderr)
+        return 2
     items = json.loads((LOCAL_DIR / "sample" / "registrations.json").read_text())
-    server = RegistryStandIn(items, args.token, port=args.port)
+    server = RegistryStandIn(items, token, port=args.port)
     print(f"registration API stand-in on {server.base_url}", flush=True)
     server.server.serve_forever()
     return 0
@@ -150,21 +228,14 @@ def _indicators(args) -> int:
     from htx import devenv
 
     devenv.prepare()
-    _print_indicators(args.start, args.end)
-    return 0
+    return _show_period(_period(args), exports=False)
 
 
 def _export(args) -> int:
     from htx import devenv
-    from htx.exports import NoIndicators
 
     devenv.prepare()
-    try:
-        _print_exports(args.start, args.end, args.out)
-    except NoIndicators as err:
-        print(f"nothing exported: {err}", file=sys.stderr)
-        return 1
-    return 0
+    return _show_period(_period(args), indicators=False, out=args.out)
 
 
 def _print_exports(start: date, end: date, out: Path | None = None) -> None:
@@ -178,8 +249,10 @@ def _print_exports(start: date, end: date, out: Path | None = None) -> None:
 
 def _dictionary(args) -> int:
     from htx import devenv, dictionary
+    from htx.migrate import migrate
 
     devenv.prepare()
+    migrate()   # the comments of every migration, even on a warehouse never migrated before
     path = dictionary.write(args.out or dictionary.DOC_PATH)
     print(f"data dictionary written: {path}")
     return 0
@@ -209,23 +282,23 @@ def sample_registry_api():
 
 
 def run_dag(dag_id: str, must_succeed: bool = True):
-    """Run one DAG to completion through Airflow (`dag.test()`). A run that did not succeed
-    raises, or (must_succeed=False: the demo's deliberately broken files) is reported."""
-    from airflow.dag_processing.dagbag import DagBag
+    """Run one DAG to completion through Airflow: by the scheduler when one runs it, else here
+    (`dag.test()`; htx.dag_runs). A run that did not succeed raises, or (must_succeed=False: the
+    demo's deliberately broken files) is reported."""
+    from htx import dag_runs
 
-    from htx.paths import DAGS_DIR
+    run = dag_runs.run(dag_id)
+    report_run(run, must_succeed)
+    return run
 
-    bag = DagBag(dag_folder=str(DAGS_DIR))
-    if bag.import_errors:
-        raise RuntimeError(f"DAG import errors: {bag.import_errors}")
-    run = bag.dags[dag_id].test()
+
+def report_run(run, must_succeed: bool = True) -> None:
     state = str(getattr(run.state, "value", run.state))
-    print(f"DAG {dag_id}: {state}")
+    print(f"DAG {run.dag_id}: {state}")
     if state != "success":
         if must_succeed:
-            raise RuntimeError(f"DAG {dag_id} run {run.run_id} ended {state}")
-        _print_rejections(dag_id, run.run_id)
-    return run
+            raise RuntimeError(f"DAG {run.dag_id} run {run.run_id} ended {state}")
+        _print_rejections(run.dag_id, run.run_id)
 
 
 def _print_rejections(dag_id: str, run_id: str) -> None:
@@ -235,7 +308,7 @@ def _print_rejections(dag_id: str, run_id: str) -> None:
         cur.execute("SELECT source_object, error FROM audit.load_batch WHERE dag_id = %s"
                     " AND run_id = %s AND status IN ('rejected', 'failed')", (dag_id, run_id))
         for source_object, error in cur.fetchall():
-            print(f"  not loaded: {source_object}: {error}")
+            print(f"  not loaded: {with_object(error or '', source_object)}")
 
 
 def _redact(uri: str) -> str:
@@ -262,16 +335,20 @@ def _print_batches() -> None:
     print("\nLoad batches (audit.load_batch): rows in = loaded + quarantined")
     for batch_id, feed, status, source, rows_in, loaded, bad in batches:
         counts = f"in {rows_in}, loaded {loaded}, quarantined {bad}" if rows_in is not None else ""
-        print(f"  #{batch_id:<3} {feed:<20} {status:<9} {source[:48]:<48} {counts}")
-    print("\nQuarantined rows (quarantine.<feed>): file, row, reason")
+        print(f"  #{batch_id:<3} {feed:<20} {status:<9} {printable(source)[:48]:<48} {counts}")
+    print("\nQuarantined rows (quarantine.<feed>): reason — file, row")
     for feed, batch_id, source_object, row, reason in quarantined:
-        print(f"  {feed} #{batch_id} {source_object.rsplit('/', 1)[-1]} row {row}: {reason}")
+        print(f"  {reason} — {printable(source_object.rsplit('/', 1)[-1])} row {row}"
+              f" ({feed} #{batch_id})")
 
 
 def _print_indicators(start: date, end: date) -> None:
+    from htx.exports import NoIndicators
     from htx.marts import indicators_for
 
     rows = indicators_for(start, end)
+    if not rows:
+        raise NoIndicators.for_period(start, end)
     print(f"\nmart.plan_indicator, {start:%d/%m/%Y} … {end:%d/%m/%Y}")
     print(f"  {'indicator':<29} {'breakdown':<28} {'value':>14} {'unit':<11} {'target':>8} "
           f"{'attained %':>10}")
@@ -279,8 +356,6 @@ def _print_indicators(start: date, end: date) -> None:
         print(f"  {code:<29} {breakdown:<28} {_number(value):>14} {unit:<11} "
               f"{_number(target) if target is not None else '':>8} "
               f"{_number(attainment) if attainment is not None else '':>10}")
-    if not rows:
-        print("  (no indicators for this period)")
 
 
 def _number(value) -> str:

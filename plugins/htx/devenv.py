@@ -2,8 +2,10 @@
 
 Each operator setting (contracts README) keeps any value already in the environment and is only
 defaulted when absent: the warehouse and Airflow's metadata database go to the local PostgreSQL
-server (started on demand), the landing zone to `.local/landing`. The registration API's
-stand-in is started by the commands that need it (see htx.cli).
+server (started on demand) — the DAGs logging in as their own login, migrations as the owner —
+the landing zone to `.local/landing`. The registration API's stand-in is started by the commands
+that need it (see htx.cli). Everything created from here on, by this process and the ones it
+starts (Airflow, PostgreSQL), is owner-only from its first byte (umask 077).
 """
 from __future__ import annotations
 
@@ -13,8 +15,8 @@ import sys
 from pathlib import Path
 
 from htx import localpg
-from htx.paths import DAGS_DIR, LOCAL_DIR, PLUGINS_DIR
-from htx.settings import ENV_LANDING_URL, ENV_WAREHOUSE
+from htx.paths import DAGS_DIR, LOCAL_DIR, PLUGINS_DIR, PRIVATE_UMASK
+from htx.settings import ENV_LANDING_URL, ENV_WAREHOUSE, ENV_WAREHOUSE_OWNER
 
 METADATA_ENV = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
 
@@ -22,10 +24,17 @@ METADATA_ENV = "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"
 def prepare(warehouse_db: str = "htx_warehouse", metadata_db: str = "airflow") -> dict[str, str]:
     """Set (in os.environ) and return every variable the project needs; start the local server
     only for what is not configured."""
+    os.umask(PRIVATE_UMASK)
+    if LOCAL_DIR.is_dir():
+        # Made before this rule, maybe: nobody else lists it (a server run as another user only
+        # passes through it, htx.localpg).
+        LOCAL_DIR.chmod(LOCAL_DIR.stat().st_mode & 0o711)
     env: dict[str, str] = {}
     if not os.environ.get(ENV_WAREHOUSE) or not os.environ.get(METADATA_ENV):
         server = localpg.ensure_running(databases=(metadata_db, warehouse_db))
-        env[ENV_WAREHOUSE] = server.uri(warehouse_db)
+        if not os.environ.get(ENV_WAREHOUSE):
+            env[ENV_WAREHOUSE] = localpg.dags_login(server).uri(warehouse_db)
+            env[ENV_WAREHOUSE_OWNER] = server.uri(warehouse_db)
         env[METADATA_ENV] = server.uri(metadata_db, driver="postgresql+psycopg2")
     env.update({
         "AIRFLOW_HOME": str(LOCAL_DIR / "airflow"),

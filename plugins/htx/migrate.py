@@ -3,6 +3,11 @@
 Each file runs in its own transaction and is recorded in `audit.schema_migration` with its
 checksum; an applied file whose text changed is an error (write a new migration instead).
 An advisory lock serialises concurrent runs, so every DAG and command may call this safely.
+
+Migrations run as the warehouse's owner (connection `htx_warehouse_owner`, else
+`htx_warehouse`). When the DAGs' connection (`htx_warehouse`) is another login, that login is
+given its group, `htx_loader` — and created with the connection's password when missing; a login
+with more power than that (a superuser, one that may create roles or databases) is refused.
 """
 from __future__ import annotations
 
@@ -22,10 +27,16 @@ CREATE TABLE IF NOT EXISTS audit.schema_migration (
 """
 
 
-def migrate(dsn: str | None = None) -> list[str]:
-    """Apply pending migrations and reload reference data; returns the versions applied now."""
+def migrate(dsn: str | None = None, dags_login: tuple[str, str] | None = None) -> list[str]:
+    """Apply pending migrations and reload reference data, then give the DAGs' login (`dags_login`
+    = (login, password); by default the configured one) its group; returns the versions applied
+    now. `dsn`: the owner's connection string (default: the configured owner)."""
     from htx import db, reference
+    from htx.settings import dags_login as configured_dags_login
+    from htx.settings import warehouse_owner_dsn
 
+    if dsn is None:
+        dsn, dags_login = warehouse_owner_dsn(), dags_login or configured_dags_login()
     applied_now: list[str] = []
     conn = db.connect(dsn)
     try:
@@ -48,6 +59,27 @@ def migrate(dsn: str | None = None) -> list[str]:
                             (path.stem, checksum))
                 applied_now.append(path.stem)
             reference.load(cur)
+            if dags_login:
+                grant_dags_login(cur, *dags_login)
     finally:
         conn.close()
     return applied_now
+
+
+def grant_dags_login(cur, login: str, password: str) -> None:
+    """Make `login` the DAGs' login: a member of htx_loader and nothing more."""
+    from psycopg2 import sql
+
+    cur.execute("SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolbypassrls OR rolreplication"
+                " FROM pg_roles WHERE rolname = %s", (login,))
+    found = cur.fetchone()
+    if found is None:
+        if not password:
+            raise RuntimeError(f"the DAGs' login {login!r} does not exist and connection"
+                               " htx_warehouse gives no password to create it with")
+        cur.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD %s").format(sql.Identifier(login)),
+                    (password,))
+    elif found[0]:
+        raise RuntimeError(f"the DAGs' login {login!r} (connection htx_warehouse) is a superuser"
+                           " or may create roles or databases: give the DAGs a login of their own")
+    cur.execute(sql.SQL("GRANT htx_loader TO {}").format(sql.Identifier(login)))

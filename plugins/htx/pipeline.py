@@ -18,16 +18,19 @@ import logging
 import math
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from itertools import islice
 from typing import Iterable, Iterator
 
 from htx import db
+from htx.errors import blames_delivery, describe, printable, with_object
 from htx.feeds.common import ParsedRow, RejectedObject, jsonable
 from htx.feeds.config import FEEDS, Feed
 
 log = logging.getLogger(__name__)
 
 CHUNK_ROWS = 50_000
+# …and at most about this much source text: rows may be long (a CSV row up to
+# limits.CSV_LINE_CHARS), and a chunk is held in memory several times over (rows, frame, GX).
+CHUNK_SOURCE_CHARS = 16 << 20
 LINEAGE_COLUMNS = ("batch_id", "source_object", "source_row")
 # Re-read this much before the cursor: a change committed at the source just before our last
 # pull may carry an earlier updated_at than the last one we saw. Re-read rows merge as no-ops.
@@ -35,7 +38,12 @@ CURSOR_OVERLAP = timedelta(minutes=15)
 
 
 class BatchRejected(Exception):
-    """The batch cannot load at all; nothing of it reached core."""
+    """The batch cannot load at all; nothing of it reached core. Raised once the rejection is
+    recorded in audit.load_batch (`batch_id`)."""
+
+    def __init__(self, message: str, batch_id: int | None = None):
+        super().__init__(message)
+        self.batch_id = batch_id
 
 
 @dataclass(frozen=True)
@@ -50,7 +58,7 @@ class StageCounts:
     rows_in: int
     rows_loaded: int
     rows_quarantined: int
-    cursor_to: object = None  # newest cursor_field value seen, quarantined rows included
+    cursor_to: object = None  # newest cursor_field value of the rows staged (not quarantined)
 
 
 # --- extract → land -----------------------------------------------------------------------
@@ -64,33 +72,54 @@ def extract_to_landing(feed_name: str, run: RunInfo) -> list[int]:
 
 
 def _extract_api(feed: Feed, run: RunInfo) -> int:
-    """One incremental pull = one batch; every page landed as received."""
+    """One incremental pull = one batch; every page landed as received. Any error of the pull
+    but a transient one rejects the batch (BatchRejected): nothing of it reaches core. A pull the
+    client refuses (PullRejected: a token loop, a limit passed) keeps the pages landed until then,
+    for inspection."""
     from htx.landing import LandingZone
-    from htx.registry_api.client import fetch_pages
     from htx.settings import registry_api
 
+    api = registry_api()  # a refused setting fails the task before any batch is opened
+    zone = LandingZone.configured()
     with db.transaction() as conn, conn.cursor() as cur:
         updated_since = _cursor_start(cur, feed)
         batch_id = _open_batch(cur, feed, f"{run.dag_id}/{run.run_id}", run, updated_since)
-    zone = LandingZone.configured()
-    digests, requests = [], []
+    try:
+        refused = _land_pages(feed, api, zone, batch_id, updated_since)
+    except Exception as err:
+        if not blames_delivery(err):
+            raise
+        refused = err
+    if refused is not None:
+        raise reject_batch(feed, batch_id, refused) from None
+    return batch_id
+
+
+def _land_pages(feed: Feed, api, zone, batch_id: int, updated_since: str | None):
+    """Land the pull's pages in the batch; the PullRejected that stopped it, if one did."""
+    from htx.registry_api.client import PullRejected, fetch_pages
+
+    digests, requests, refused = [], [], None
     with db.transaction() as conn, conn.cursor() as cur:
         # The same run pulled twice at once (a task started again while its first try still
         # runs): the second waits here, then replaces the first one's pages instead of colliding
         # with them (both would otherwise insert the same (batch, seq) and one would crash).
         cur.execute("SELECT 1 FROM audit.load_batch WHERE batch_id = %s FOR UPDATE", (batch_id,))
         cur.execute("DELETE FROM audit.landed_object WHERE batch_id = %s", (batch_id,))
-        for seq, (request, body) in enumerate(fetch_pages(registry_api(), updated_since), start=1):
-            landed = zone.land(feed.name, batch_id, f"page-{seq:05d}.json", body)
-            _record_landed(cur, batch_id, seq, landed)
-            digests.append(landed.sha256)
-            requests.append(request)
+        try:
+            for seq, (request, body) in enumerate(fetch_pages(api, updated_since), start=1):
+                landed = zone.land(feed.name, batch_id, f"page-{seq:05d}.json", body)
+                _record_landed(cur, batch_id, seq, landed)
+                digests.append(landed.sha256)
+                requests.append(request)
+        except PullRejected as err:
+            refused = err
         cur.execute(
             "UPDATE audit.load_batch SET checksum = %s, source_object = %s WHERE batch_id = %s",
             (_combined_digest(digests), requests[0] if requests else "(no pages)", batch_id))
     log.info("%s: batch %s landed %d page(s) (updated_since=%s)", feed.name, batch_id,
              len(digests), updated_since)
-    return batch_id
+    return refused
 
 
 # A file modified less than this before the listing could be rewritten within the same mtime tick
@@ -101,73 +130,132 @@ FINISHED = ("merged", "published", "rejected")
 
 
 def _extract_files(feed: Feed, run: RunInfo) -> list[int]:
-    """One delivered file content = one batch. A file seen before with the same content is
-    skipped (a re-sent identical file is a no-op); a changed file is a new batch whose merge
-    replaces its predecessor's rows. A file whose (path, size, mtime) are those of a finished
-    batch is skipped without being read; any other file is read once, by a streamed copy that
-    hashes it as it goes (memory does not grow with file size), and the copy is kept only when
-    its content is new."""
+    """One delivered file content = one batch. A file whose bytes are those of the newest
+    finished delivery of its path is skipped (a re-sent identical file is a no-op, and a rejected
+    one is not tried again until it changes); any other content is a new batch whose merge
+    replaces its predecessor's rows — an earlier version sent again included: the delivery seen
+    last wins. A file whose (size, mtime) are those of that newest delivery is skipped unread;
+    any other is read once, by a streamed copy that hashes it as it goes (memory does not grow
+    with file size), and the copy is kept only when its content is new.
+    A delivery that cannot be landed (a link, not a regular file, unreadable) is rejected by
+    name while the others land."""
     import time
 
-    from htx.landing import LandingZone
+    from htx.landing import DeliveryChanged, LandingZone
 
     zone = LandingZone.configured()
-    finished = _finished_fingerprints(feed)
+    newest = _newest_fingerprints(feed)
     listed_at = time.time()
     batches = []
     for delivery in zone.deliveries(feed.file_glob):
-        relative = delivery.relative
-        if (relative, delivery.size_bytes, delivery.mtime) in finished:
+        if newest.get(delivery.relative) == (delivery.size_bytes, delivery.mtime):
             continue
-        with zone.receive(feed.name, delivery.path) as received, db.transaction() as conn, \
-                conn.cursor() as cur:
-            digest = received.sha256
-            # FOR UPDATE: a run merging this delivery right now is waited for, so its batch is
-            # seen merged and skipped — without the lock it was reopened (merged → running),
-            # which failed that run's publish.
-            cur.execute("SELECT batch_id, status FROM audit.load_batch"
-                        " WHERE feed = %s AND batch_key = %s FOR UPDATE",
-                        (feed.name, f"{relative}@{digest}"))
-            seen = cur.fetchone()
-            if seen and seen[1] in FINISHED:
-                # Known content under a new mtime (touched, copied again): remember this
-                # fingerprint so that the next run skips the file unread.
-                _remember_fingerprint(cur, seen[0], _fingerprint(delivery, listed_at))
-                continue
-            if seen and seen[1] == "staged":
-                # Landed and staged by a run that has not merged it yet (running alongside, or
-                # stopped before its merge): take it over as it is. Reopening it would pull it
-                # back to 'running' under that run's feet and fail its merge.
-                batches.append(seen[0])
-                continue
-            batch_id = _open_batch(cur, feed, f"{relative}@{digest}", run, None, relative)
-            cur.execute("DELETE FROM audit.landed_object WHERE batch_id = %s", (batch_id,))
-            landed = received.keep(batch_id)
-            _record_landed(cur, batch_id, 1, landed)
-            cur.execute("UPDATE audit.load_batch SET checksum = %s WHERE batch_id = %s",
-                        (digest, batch_id))
-            _remember_fingerprint(cur, batch_id, _fingerprint(delivery, listed_at))
-        batches.append(batch_id)
-        log.info("%s: %s (sha256 %s…) landed as batch %s", feed.name, relative, digest[:12],
-                 batch_id)
+        try:
+            batch_id = _land_delivery(feed, run, zone, delivery, listed_at)
+        except DeliveryChanged as changed:  # the source is still writing it: the next run lands it
+            log.warning("%s", changed)
+            continue
+        except Exception as err:
+            if not blames_delivery(err):
+                raise
+            batch_id = _reject_delivery(feed, run, delivery, err, listed_at)
+        if batch_id is not None:
+            batches.append(batch_id)
     return batches
 
 
-def _finished_fingerprints(feed: Feed) -> set[tuple[str, int, float]]:
-    """(source path, size, mtime) of the feed's finished batches, where known and trusted."""
+def _land_delivery(feed: Feed, run: RunInfo, zone, delivery, listed_at: float) -> int | None:
+    """The delivery's batch, landed; None when its bytes are the newest delivery's of its path."""
+    from htx.landing import RefusedDelivery
+
+    if delivery.refused:
+        raise RefusedDelivery(delivery.refused)
+    relative = delivery.relative
+    with zone.receive(feed.name, delivery.path) as received, db.transaction() as conn, \
+            conn.cursor() as cur:
+        digest = received.sha256
+        key = f"{relative}@{digest}"
+        seen = _lock_batch(cur, feed, key)
+        newest = _newest_finished(cur, feed, relative)  # read after the lock's wait
+        if newest and newest[1] == digest:
+            # Known content under a new mtime (touched, copied again): remember this
+            # fingerprint so that the next run skips the file unread.
+            _remember_fingerprint(cur, newest[0], _fingerprint(delivery, listed_at))
+            return None
+        if seen and seen[1] in FINISHED:  # an earlier version, sent again after a newer one
+            key = f"{key}+{newest[0]}"
+            seen = _lock_batch(cur, feed, key)
+        if seen and seen[1] in FINISHED:  # another run landed it a moment ago
+            return None
+        if seen and seen[1] == "staged":
+            # Landed and staged by a run that has not merged it yet (running alongside, or
+            # stopped before its merge): take it over as it is. Reopening it would pull it
+            # back to 'running' under that run's feet and fail its merge.
+            return seen[0]
+        batch_id = _open_batch(cur, feed, key, run, None, relative)
+        cur.execute("DELETE FROM audit.landed_object WHERE batch_id = %s", (batch_id,))
+        landed = received.keep(batch_id)
+        _record_landed(cur, batch_id, 1, landed)
+        cur.execute("UPDATE audit.load_batch SET checksum = %s WHERE batch_id = %s",
+                    (digest, batch_id))
+        _remember_fingerprint(cur, batch_id, _fingerprint(delivery, listed_at))
+    log.info("%s: %s (sha256 %s…) landed as batch %s", feed.name, printable(relative),
+             digest[:12], batch_id)
+    return batch_id
+
+
+def _reject_delivery(feed: Feed, run: RunInfo, delivery, err: Exception,
+                     listed_at: float) -> int | None:
+    """Record a delivery that could not be landed as a rejected batch, keyed by what the
+    listing saw of it (its bytes may be unreadable): the same delivery is not tried again."""
+    key = f"{delivery.relative}@unlanded:{delivery.size_bytes}:{delivery.mtime}"
     with db.transaction() as conn, conn.cursor() as cur:
-        cur.execute("SELECT source_object, source_size_bytes, source_mtime FROM audit.load_batch"
-                    " WHERE feed = %s AND status IN %s AND source_mtime IS NOT NULL",
-                    (feed.name, FINISHED))
-        return set(cur.fetchall())
+        seen = _lock_batch(cur, feed, key)
+        if seen and seen[1] in FINISHED:
+            return None
+        batch_id = _open_batch(cur, feed, key, run, None, delivery.relative)
+        _remember_fingerprint(cur, batch_id, _fingerprint(delivery, listed_at))
+    return reject_batch(feed, batch_id, err).batch_id
+
+
+def _lock_batch(cur, feed: Feed, key: str) -> tuple[int, str] | None:
+    """(batch_id, status) of the feed's batch under `key`, locked. FOR UPDATE: a run merging
+    this delivery right now is waited for, so its batch is seen merged and skipped — without the
+    lock it was reopened (merged → running), which failed that run's publish."""
+    cur.execute("SELECT batch_id, status FROM audit.load_batch"
+                " WHERE feed = %s AND batch_key = %s FOR UPDATE", (feed.name, key))
+    return cur.fetchone()
+
+
+def _newest_finished(cur, feed: Feed, source_object: str) -> tuple[int, str | None] | None:
+    """(batch_id, checksum) of the newest finished delivery of this path."""
+    cur.execute("SELECT batch_id, checksum FROM audit.load_batch WHERE feed = %s"
+                " AND source_object = %s AND status IN %s ORDER BY batch_id DESC LIMIT 1",
+                (feed.name, source_object, FINISHED))
+    return cur.fetchone()
+
+
+def _newest_fingerprints(feed: Feed) -> dict[str, tuple[int, float]]:
+    """path → (size, mtime) of the newest finished delivery of each path, where known and
+    trusted. Only the newest: an earlier version sent again is a new delivery."""
+    with db.transaction() as conn, conn.cursor() as cur:
+        cur.execute("SELECT DISTINCT ON (source_object) source_object, source_size_bytes,"
+                    " source_mtime FROM audit.load_batch WHERE feed = %s AND status IN %s"
+                    " ORDER BY source_object, batch_id DESC", (feed.name, FINISHED))
+        return {path: (size, mtime) for path, size, mtime in cur.fetchall()
+                if mtime is not None}
 
 
 def _fingerprint(delivery, listed_at: float) -> tuple[int, float | None]:
     """(size, mtime) to record for a delivery just read; mtime None unless it identifies the
-    bytes read: unchanged since the listing (stat'ed again now) and older than the listing by
-    RACY_MTIME_SECONDS, so that any later rewrite must show a later mtime."""
-    now = delivery.path.stat()
-    unchanged = (now.st_size, now.st_mtime) == (delivery.size_bytes, delivery.mtime)
+    bytes read: unchanged since the listing (stat'ed again now; a link or an unreadable entry
+    keeps what the listing saw) and older than the listing by RACY_MTIME_SECONDS, so that any
+    later rewrite must show a later mtime."""
+    try:
+        now = delivery.path.stat() if not delivery.refused else None
+    except OSError:
+        return delivery.size_bytes, None
+    unchanged = now is None or (now.st_size, now.st_mtime) == (delivery.size_bytes, delivery.mtime)
     settled = delivery.mtime <= listed_at - RACY_MTIME_SECONDS
     return delivery.size_bytes, (delivery.mtime if unchanged and settled else None)
 
@@ -250,58 +338,92 @@ class _Suite:
 
 def validate_and_stage(feed_name: str, batch_id: int, runner=None) -> StageCounts:
     """Parse and validate the batch's landed objects; stage valid rows, quarantine the rest.
-    Raises BatchRejected (after recording it) when the batch cannot load at all. `runner`: a
-    SuiteRunner (or a run's shared _Suite) to reuse."""
-    from htx.landing import LandingZone
-
+    Any failure but the infrastructure's rejects the batch (recorded, then raised as
+    BatchRejected): one delivery's fault never stops another. `runner`: a SuiteRunner (or a
+    run's shared _Suite) to reuse."""
     feed = FEEDS[feed_name]
-    parser = importlib.import_module(feed.parser_module)
     suite = runner if isinstance(runner, _Suite) else _Suite(feed.name, runner)
-    zone = LandingZone.configured()
     try:
-        with db.transaction() as conn, conn.cursor() as cur:
-            # One stager per batch at a time. A second one (the same delivery in two runs at
-            # once) waits here, then replaces the first one's rows; without the lock it could not
-            # see them (uncommitted) and staged the batch twice.
-            cur.execute("SELECT status, rows_in, rows_loaded, rows_quarantined"
-                        " FROM audit.load_batch WHERE batch_id = %s FOR UPDATE", (batch_id,))
-            status, *done = cur.fetchone()
-            if status in ("merged", "published"):
-                # Already in core: staging it again would set it back to 'staged' and leave
-                # staging rows that no publish clears.
-                return StageCounts(*done)
-            _clear_batch_rows(cur, feed, batch_id)
-            cur.execute("SELECT object_url, size_bytes FROM audit.landed_object"
-                        " WHERE batch_id = %s ORDER BY seq", (batch_id,))
-            objects = cur.fetchall()
-            counts, tallies, by_python = StageCounts(0, 0, 0), [], []
-            for url, size_bytes in objects:
-                staged = _stage_in_database(cur, feed, parser, batch_id, url, size_bytes, zone)
-                if staged is None:
-                    by_python.append(url)
-                else:
-                    counts = _add(counts, staged[0])
-                    tallies.append(staged[1])
-            if by_python or not objects:  # no object (an empty pull): the suite's zero tallies
-                runner = suite.runner_for_new_batch()
-                counts = _add(counts, _stage_in_python(cur, feed, parser, runner, batch_id,
-                                                       by_python, zone))
-                tallies.append(runner.tallies)
-            tallies = _summed(tallies)
-            _record_validation(cur, feed.name, tallies, batch_id)
-            cur.execute(
-                "UPDATE audit.load_batch SET rows_in = %s, rows_loaded = %s, rows_quarantined = %s,"
-                " cursor_to = %s, status = 'staged' WHERE batch_id = %s",
-                (counts.rows_in, counts.rows_loaded, counts.rows_quarantined, counts.cursor_to,
-                 batch_id))
-    except (RejectedObject, BatchRejected) as err:
-        message = f"{feed.name} batch {batch_id} rejected: {err}"
-        mark_batch(batch_id, "rejected", message)
-        log.error(message)
-        raise BatchRejected(message) from None
+        counts = _validate_and_stage(feed, suite, batch_id)
+    except Exception as err:
+        if isinstance(err, BatchRejected) and err.batch_id is not None:
+            raise  # recorded already
+        if not blames_delivery(err):
+            raise
+        raise reject_batch(feed, batch_id, err) from None
     log.info("%s batch %s: %d rows in, %d staged, %d quarantined", feed.name, batch_id,
              counts.rows_in, counts.rows_loaded, counts.rows_quarantined)
     return counts
+
+
+def _validate_and_stage(feed: Feed, suite: _Suite, batch_id: int) -> StageCounts:
+    from htx.landing import LandingZone
+
+    parser = importlib.import_module(feed.parser_module)
+    zone = LandingZone.configured()
+    with db.transaction() as conn, conn.cursor() as cur:
+        # One stager per batch at a time. A second one (the same delivery in two runs at
+        # once) waits here, then replaces the first one's rows; without the lock it could not
+        # see them (uncommitted) and staged the batch twice.
+        cur.execute("SELECT status, error, rows_in, rows_loaded, rows_quarantined"
+                    " FROM audit.load_batch WHERE batch_id = %s FOR UPDATE", (batch_id,))
+        status, error, *done = cur.fetchone()
+        if status in ("merged", "published"):
+            # Already in core: staging it again would set it back to 'staged' and leave
+            # staging rows that no publish clears.
+            return StageCounts(*done)
+        if status == "rejected":  # at landing: nothing to stage
+            raise BatchRejected(error, batch_id)
+        _clear_batch_rows(cur, feed, batch_id)
+        cur.execute("SELECT object_url, size_bytes FROM audit.landed_object"
+                    " WHERE batch_id = %s ORDER BY seq", (batch_id,))
+        objects = cur.fetchall()
+        counts, tallies, by_python = StageCounts(0, 0, 0), [], []
+        for url, size_bytes in objects:
+            staged = _stage_in_database(cur, feed, parser, batch_id, url, size_bytes, zone)
+            if staged is None:
+                by_python.append(url)
+            else:
+                counts = _add(counts, staged[0])
+                tallies.append(staged[1])
+        if by_python or not objects:  # no object (an empty pull): the suite's zero tallies
+            runner = suite.runner_for_new_batch()
+            counts = _add(counts, _stage_in_python(cur, feed, parser, runner, batch_id,
+                                                   by_python, zone))
+            tallies.append(runner.tallies)
+        tallies = _summed(tallies)
+        _record_validation(cur, feed.name, tallies, batch_id)
+        cur.execute(
+            "UPDATE audit.load_batch SET rows_in = %s, rows_loaded = %s, rows_quarantined = %s,"
+            " cursor_to = %s, status = 'staged' WHERE batch_id = %s",
+            (counts.rows_in, counts.rows_loaded, counts.rows_quarantined, counts.cursor_to,
+             batch_id))
+    return counts
+
+
+def reject_batch(feed: Feed, batch_id: int, err: Exception) -> BatchRejected:
+    """Record the batch rejected — why first, then the delivery — with nothing of it left in
+    staging or quarantine; returns the BatchRejected to raise. A planned rejection says why in
+    its own words; any other error by its class and message."""
+    from htx.landing import RefusedDelivery
+    from htx.registry_api.client import PullRejected, RegistryApiError
+
+    with db.transaction() as conn, conn.cursor() as cur:
+        cur.execute("SELECT source_object FROM audit.load_batch WHERE batch_id = %s", (batch_id,))
+        (source_object,) = cur.fetchone()
+        message = describe(err)
+        if isinstance(err, (RejectedObject, BatchRejected, RefusedDelivery, PullRejected)):
+            message = message.removeprefix(f"{type(err).__name__}: ")
+        # A landed copy's reader and the API's client name their own object (file, request).
+        if not isinstance(err, (RejectedObject, RegistryApiError)):
+            message = with_object(message, source_object)
+        _clear_batch_rows(cur, feed, batch_id)
+        cur.execute(
+            "UPDATE audit.load_batch SET status = 'rejected', error = %s, finished_at = now(),"
+            " rows_in = NULL, rows_loaded = NULL, rows_quarantined = NULL, cursor_to = NULL"
+            " WHERE batch_id = %s", (message[:10_000], batch_id))
+    log.error("rejected: %s (%s batch %s)", message, feed.name, batch_id)
+    return BatchRejected(message, batch_id)
 
 
 def _stage_in_database(cur, feed: Feed, parser, batch_id: int, url: str, size_bytes,
@@ -326,18 +448,17 @@ def _stage_in_python(cur, feed: Feed, parser, runner, batch_id: int, urls: list[
     across objects: an API pull of a hundred 500-item pages is validated in two calls, not a
     hundred (each GX call costs about 0.3 s whatever its size)."""
     counts = StageCounts(0, 0, 0)
-    for chunk in _chunks(_parsed_rows(parser, urls, zone), CHUNK_ROWS):
+    for chunk in _chunks(_parsed_rows(parser, urls, zone), CHUNK_ROWS, CHUNK_SOURCE_CHARS):
         counts = _add(counts, _stage_chunk(cur, feed, parser, runner, batch_id, chunk))
     return counts
 
 
 def _parsed_rows(parser, urls: list[str], zone) -> Iterator[ParsedRow]:
+    """Each parser is given the landed object open, and reads no more of it than its limits
+    allow (htx.limits): an oversized delivery is refused without being held in memory."""
     for url in urls:
-        if getattr(parser, "STREAMING", False):
-            with zone.open(url) as stream:
-                yield from parser.parse_object(stream, url)
-        else:
-            yield from parser.parse_object(zone.read(url), url)
+        with zone.open(url) as stream:
+            yield from parser.parse_object(stream, url)
 
 
 def _summed(tallies: list[dict]) -> dict:
@@ -366,9 +487,16 @@ def _clear_batch_rows(cur, feed: Feed, batch_id: int) -> None:
     cur.execute("DELETE FROM audit.validation_result WHERE batch_id = %s", (batch_id,))
 
 
-def _chunks(rows: Iterable[ParsedRow], size: int) -> Iterator[list[ParsedRow]]:
-    iterator = iter(rows)
-    while chunk := list(islice(iterator, size)):
+def _chunks(rows: Iterable[ParsedRow], max_rows: int,
+            max_chars: int) -> Iterator[list[ParsedRow]]:
+    chunk, chars = [], 0
+    for row in rows:
+        chunk.append(row)
+        chars += row.size
+        if len(chunk) >= max_rows or chars >= max_chars:
+            yield chunk
+            chunk, chars = [], 0
+    if chunk:
         yield chunk
 
 
@@ -404,7 +532,9 @@ def _stage_chunk(cur, feed: Feed, parser, runner, batch_id: int,
         quarantine_rows(cur, feed, batch_id, source_object,
                         ((r.source_row, r.failures, r.record) for r in bad
                          if r.source_object == source_object))
-    cursor_values = [r.values.get(feed.cursor_field) for r in chunk] if feed.cursor_field else []
+    # The cursor follows staged rows only: a quarantined one (a timestamp in 2204) must not
+    # carry it past changes not yet pulled.
+    cursor_values = [r.values.get(feed.cursor_field) for r in good] if feed.cursor_field else []
     return StageCounts(len(chunk), len(good), len(bad),
                        max((v for v in cursor_values if v is not None), default=None))
 
@@ -449,8 +579,19 @@ def _jsonb(value) -> str:
 # --- merge → publish ----------------------------------------------------------------------
 
 def merge_batches(feed_name: str, batch_ids: list[int]) -> list[int]:
-    """Merge the staged ones of `batch_ids`, in delivery order; returns those merged now."""
-    return [b for b in sorted(batch_ids) if merge_into_core(feed_name, b)]
+    """Merge the staged ones of `batch_ids`, in delivery order; returns those merged now. A
+    batch whose merge fails for its own data is rejected (its merge rolled back) and the
+    others merge."""
+    merged = []
+    for batch_id in sorted(batch_ids):
+        try:
+            if merge_into_core(feed_name, batch_id):
+                merged.append(batch_id)
+        except Exception as err:
+            if not blames_delivery(err):
+                raise
+            reject_batch(FEEDS[feed_name], batch_id, err)
+    return merged
 
 
 def merge_into_core(feed_name: str, batch_id: int) -> bool:
@@ -475,12 +616,13 @@ def merge_into_core(feed_name: str, batch_id: int) -> bool:
 
 
 def _advance_cursor(cur, feed: Feed, batch_id: int) -> None:
-    """The cursor only moves forward, to the newest change the batch delivered (quarantined
-    rows included: they are kept in quarantine, not fetched again)."""
+    """The cursor only moves forward, to the newest change the batch staged, and never past the
+    pull's own start: nothing the source records later can have been pulled. A quarantined row
+    is pulled again by later pulls (and quarantined again) while the cursor has not passed it."""
     cur.execute(
         """
         INSERT INTO audit.source_cursor (feed, cursor_value, batch_id)
-        SELECT feed, cursor_to, batch_id FROM audit.load_batch
+        SELECT feed, LEAST(cursor_to, started_at), batch_id FROM audit.load_batch
         WHERE batch_id = %s AND cursor_to IS NOT NULL
         ON CONFLICT (feed) DO UPDATE
             SET cursor_value = GREATEST(audit.source_cursor.cursor_value, EXCLUDED.cursor_value),
@@ -523,17 +665,15 @@ def publish(feed_name: str, batch_id: int) -> dict:
             "rows_loaded": found[1], "rows_quarantined": found[2]}
 
 
-def mark_batch(batch_id: int, status: str, error: str) -> None:
-    with db.transaction() as conn, conn.cursor() as cur:
-        cur.execute("UPDATE audit.load_batch SET status = %s, error = %s, finished_at = now()"
-                    " WHERE batch_id = %s", (status, error[:10_000], batch_id))
-
-
 def mark_run_failed(dag_id: str, run_id: str, error: str) -> int:
-    """Mark the run's unfinished batches failed (failure callback); returns how many."""
+    """Mark the run's unfinished batches failed (failure callback); returns how many. Only a
+    failure of the infrastructure or the platform leaves a batch unfinished: the next run takes
+    it up again."""
+    from htx.redaction import redact
+
     with db.transaction() as conn, conn.cursor() as cur:
         cur.execute(
             "UPDATE audit.load_batch SET status = 'failed', error = %s, finished_at = now()"
             " WHERE dag_id = %s AND run_id = %s AND status IN ('running', 'staged')",
-            (error[:10_000], dag_id, run_id))
+            (redact(error)[:10_000], dag_id, run_id))
         return cur.rowcount

@@ -3,13 +3,18 @@ format. The files are committed; this script says how each was made and rewrites
 
     PYTHONPATH=plugins .venv/bin/python tests/corpus/make_corpus.py
 
+Inputs beyond the limits of htx.limits that are big (a 64 MiB line, a zip bomb) are never
+committed: `write_large(folder)` writes them at test time (LARGE names them).
 What each file must give (a rejection naming the file and the column, or quarantined rows naming
 row and field) is in tests/test_faults_files.py, which runs every file through the real pipeline.
+Hostile paging of the registry API is no file: the stand-in API plays it (`misbehave`), in
+tests/test_faults_registry_pull.py.
 """
 from __future__ import annotations
 
 import io
 import json
+import zipfile
 from pathlib import Path
 
 from stdnum.vn import mst
@@ -176,7 +181,8 @@ def loan(stt, code=A, name="Hợp tác xã Thử", contract=None, disbursed="15/
             group, due]
 
 
-def workbook(details, *, headers=LENDING_HEADERS, sheet="BaoCao", totals=None) -> bytes:
+def workbook(details, *, headers=LENDING_HEADERS, sheet="BaoCao", totals=None,
+             extra=None) -> bytes:
     import openpyxl
 
     book = openpyxl.Workbook()
@@ -192,6 +198,8 @@ def workbook(details, *, headers=LENDING_HEADERS, sheet="BaoCao", totals=None) -
     if totals is None:
         totals = (sum(r[5] for r in details), sum(r[6] for r in details))
     ws.append([None, None, "Tổng cộng", None, None, *totals])
+    if extra:
+        extra(ws)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -322,10 +330,240 @@ def registration_files() -> None:
     ]))
 
 
+
+# --- feed 6: plan targets, XLSX (delivered as plan_targets/chi_tieu_2025.xlsx) --------------
+
+TARGET_HEADERS = ["STT", "Chỉ tiêu", "Đơn vị tính", "Mã chỉ tiêu", "Phân tổ", "Kế hoạch năm 2025"]
+
+
+def target(stt, code="HTX_TOTAL", breakdown=None, value=950, name="Tổng số hợp tác xã", unit="HTX"):
+    return [stt, name, unit, code, breakdown, value]
+
+
+def annex(rows, *, headers=TARGET_HEADERS, sheet="ChiTieu", year=2025) -> bytes:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = sheet
+    ws["A1"] = f"CHỈ TIÊU KẾ HOẠCH PHÁT TRIỂN KINH TẾ TẬP THỂ, HỢP TÁC XÃ NĂM {year}"
+    ws["A2"] = "(Kèm theo Kế hoạch số 247/KH-UBND ngày 25/10/2024 của UBND tỉnh Quảng Ninh)"
+    for column, header in enumerate(headers, start=1):
+        ws.cell(4, column, header)
+    for row in rows:
+        ws.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def plan_target_files() -> None:
+    good = [["I", "Hợp tác xã", None, None, None, None], target(1), target(2, "HTX_NEW", value=60)]
+    valid = annex(good)
+    write("plan_targets/zero_bytes.xlsx", b"")
+    write("plan_targets/truncated.xlsx", valid[:len(valid) // 2])
+    write("plan_targets/not_xlsx.xlsx", tax_csv([tax_row()]).encode())
+    write("plan_targets/sheet_renamed.xlsx", annex(good, sheet="Phu bieu 02"))
+    renamed = ["Mã số chỉ tiêu" if h == "Mã chỉ tiêu" else h for h in TARGET_HEADERS]
+    write("plan_targets/column_renamed.xlsx", annex(good, headers=renamed))
+    write("plan_targets/title_year.xlsx", annex(good, year=2024))
+    write("plan_targets/sections_only.xlsx", annex(good[:1] + [["II", "Tổ hợp tác"]]))
+    write("plan_targets/hostile_values.xlsx", annex([
+        target(1, name=INJECTION.format(table="plan_target")),                 # row 5: loaded
+        target(2, "HTX_NEW", name=QUOTES, unit="HTX; \\N\\t", value=60),       # 6: loaded
+        target(3, "THT_TOTAL", name=LONG, value="1.234"),                      # 7: loaded
+        target(4, "LHHTX_TOTAL", name=EMOJI, value="4"),                       # 8: loaded
+        target(5, "'; DROP TABLE core.plan_target; --"),                       # 9: indicator_code
+        target(6, "HTX_MEMBERS", value="1.2.3"),                               # 10: target
+        target(7, "HTX_BY_SECTOR", "sector=nong_nghiep'; --", 600),            # 11: breakdown
+        target(8, "HTX_DISSOLVED", value=-5),                                  # 12: target
+        target(9, "QTDND_NPL_RATIO", value=101),                               # 13: target
+        target(10, "HTX_WORKERS", value=70000), target(11, "HTX_WORKERS", value=71000),  # 14, 15
+    ]))
+
+
+# --- beyond the limits (htx.limits): inputs that crashed a task or ate the worker ------------
+
+MIB = 1 << 20
+XFD = 16_384   # Excel's last column
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def limit_files() -> None:
+    good = [tax_row(A), tax_row(B, period="Q3/2024"), tax_row(C)]
+    write("tax_declarations/cr_line_ends.csv", tax_csv(good).replace("\n", "\r").encode())
+    # The issue's 51 KB workbook: a cell at column XFD on each of 10,000 rows (1.2 GiB read
+    # through openpyxl, which pads every row to its last cell).
+    write("support_lending/cell_at_xfd.xlsx", workbook([loan(1, A), loan(2, B)], extra=lambda ws: [
+        ws.cell(row, XFD, "x") for row in range(7, 10_007)]))
+    write("support_lending/row_beyond_limit.xlsx", workbook(
+        [loan(1, A)], extra=lambda ws: ws.cell(100_001, 3, "ghi chú")))
+    # "Billion laughs": entities of entities, a few bytes that expand beyond any memory.
+    laughs = b"".join(b'<!ENTITY l%d "%s">' % (i, b"&l%d;" % (i - 1) * 10 if i else b"lol")
+                      for i in range(10))
+    write("support_lending/doctype_entities.xlsx", with_part(
+        workbook([loan(1, A, name="&l9;")]), "xl/worksheets/sheet1.xml",
+        lambda xml: b"<!DOCTYPE worksheet [" + laughs + b"]>"
+                    + xml.replace(b">&amp;l9;<", b">&l9;<")))
+    write("support_lending/zip_sizes_lie.xlsx", sizes_understated(workbook([loan(1, A)])))
+    write("credit_fund_reports/nested_50000_deep.json",
+          dump(fund_report())[:-1] + b', "ghi_chu": ' + nested(50_000).encode() + b"}")
+    write("credit_fund_reports/number_5000_digits.json",
+          dump(fund_report()).replace(b'"members": 1190', b'"members": ' + b"9" * 5_000))
+    write("registrations/nested_50000_deep.json",
+          page([entity(A, ghi_chu=json.loads(nested(10)))]).replace(nested(10).encode(),
+                                                                    nested(50_000).encode()))
+    write("registrations/number_5000_digits.json",
+          page([entity(A)]).replace(b'"members": 10', b'"members": ' + b"9" * 5_000))
+    h = codes(8)[-1]   # a cooperative of its own: its states meet no other corpus file's
+    write("registrations/updated_at_in_2204.json", page([
+        entity(h), entity(h, status="da_giai_the", status_since="2024-03-02",
+                          updated_at="2204-03-01T10:00:00+07:00")]))      # 2: updated_at
+
+
+def with_part(xlsx: bytes, name: str, change) -> bytes:
+    """The workbook with one part's bytes changed."""
+    source, buffer = zipfile.ZipFile(io.BytesIO(xlsx)), io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            data = source.read(item)
+            target.writestr(item, change(data) if item.filename == name else data)
+    return buffer.getvalue()
+
+
+def sizes_understated(xlsx: bytes) -> bytes:
+    """The sheet's declared unzipped size (central directory) cut to 100 bytes: the real
+    content is larger than the zip says."""
+    data = bytearray(xlsx)
+    name = b"xl/worksheets/sheet1.xml"
+    at = data.rindex(b"PK\x01\x02", 0, data.rindex(name))   # its central directory entry
+    data[at + 24:at + 28] = (100).to_bytes(4, "little")
+    return bytes(data)
+
+
+# Big inputs, written at test time only (name → what writes it into a folder).
+CR_ROWS = 8_000       # rows of the ≥ 8 MiB CR-only tax file, each with a 1,000-character name
+
+
+def write_large(folder: Path) -> dict[str, Path]:
+    """Every LARGE input under `folder`; returns name → path."""
+    written = {}
+    for name, make in LARGE.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as out:
+            make(out)
+        written[name] = path
+    return written
+
+
+def _cr_line_ends_8mib(out) -> None:
+    rows = [tax_row(code, name=f"Hợp tác xã {'Đ' * 1000} {i}")
+            for i, code in enumerate(codes(CR_ROWS, start=10_000))]
+    out.write(tax_csv(rows).replace("\n", "\r").encode())
+    assert out.tell() >= 8 * MIB
+
+
+def _header_field_200kib_8mib(out) -> None:
+    out.write(tax_csv([], TAX_HEADERS[:-1] + ["S" * (200 << 10)]).encode())
+    row = ";".join(tax_row()) + "\n"
+    out.write(row.encode() * (8 * MIB // len(row) + 1))
+
+
+def _one_line_64mib(out) -> None:
+    out.write(b";".join([b"x" * (8 * MIB)] * 8))
+
+
+def _annual_long_row(out) -> None:
+    out.write(annual_csv([annual_row(A), annual_row("9" * (200 << 10))]).encode())
+
+
+def _annual_over_limit(out) -> None:
+    row = ",".join(annual_row()) + "\n"
+    out.write(annual_csv([]).encode() + row.encode() * (33 * MIB // len(row)))
+
+
+ZIP_BOMB_ZEROS = 200 * MIB
+
+
+def _xlsx_zip_bomb(out) -> None:
+    """A valid report beside a 200 MiB part of zeros (about 200 KB zipped)."""
+    with zipfile.ZipFile(io.BytesIO(workbook([loan(1, A)]))) as source, zipfile.ZipFile(
+            out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            target.writestr(item, source.read(item))
+        with target.open("xl/media/zeros.bin", "w") as zeros:
+            for _ in range(ZIP_BOMB_ZEROS // MIB):
+                zeros.write(bytes(MIB))
+
+
+def zip_bomb_unzipped_bytes() -> int:
+    """What the zip bomb's parts take unzipped: the report's parts as this machine's openpyxl
+    writes them (with lxml installed or not, its XML differs by a few hundred bytes), and the
+    zeros."""
+    with zipfile.ZipFile(io.BytesIO(workbook([loan(1, A)]))) as source:
+        return sum(item.file_size for item in source.infolist()) + ZIP_BOMB_ZEROS
+
+
+def _xlsx_over_limit(out) -> None:
+    import os
+
+    xlsx = workbook([loan(1, A)])
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as source, zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            target.writestr(item, source.read(item))
+        target.writestr("xl/media/noise.bin", os.urandom(33 * MIB))   # stored, incompressible
+
+
+def _json_over_limit(out) -> None:
+    out.write(dump(fund_report(fund_name="Q" * (5 * MIB))))
+
+
+LARGE = {
+    "tax_declarations/cr_line_ends_8mib.csv": _cr_line_ends_8mib,
+    "tax_declarations/header_field_200kib_8mib.csv": _header_field_200kib_8mib,
+    "tax_declarations/one_line_64mib.csv": _one_line_64mib,
+    "annual_reports/long_row.csv": _annual_long_row,
+    "annual_reports/over_32mib.csv": _annual_over_limit,
+    "support_lending/zip_bomb.xlsx": _xlsx_zip_bomb,
+    "support_lending/over_32mib.xlsx": _xlsx_over_limit,
+    "credit_fund_reports/over_4mib.json": _json_over_limit,
+}
+
+
+# --- one delivery never fails another: tests/test_delivery_isolation.py, tests/test_demo_poisoned.py
+
+# Taxpayer names that the isolation tests forbid, by a CHECK constraint of their own, in staging
+# (the COPY fails) or in core (the merge fails): a delivery whose data the warehouse refuses.
+REFUSED_IN_STAGING = "Hợp tác xã Bị Từ Chối Khi Nạp"
+REFUSED_IN_CORE = "Hợp tác xã Bị Từ Chối Khi Gộp"
+
+
+def isolation_files() -> None:
+    write("isolation/tax_good.csv", tax_csv([tax_row(C), tax_row(D, period="Q3/2024")]).encode())
+    write("isolation/tax_version_a.csv",
+          tax_csv([tax_row(A, revenue="1.000.000"), tax_row(B, revenue="2.000.000")]).encode())
+    write("isolation/tax_version_b.csv",
+          tax_csv([tax_row(A, revenue="1.500.000"), tax_row(B, revenue="2.500.000")]).encode())
+    write("isolation/tax_refused_in_staging.csv",
+          tax_csv([tax_row(E), tax_row(F, name=REFUSED_IN_STAGING)]).encode())
+    write("isolation/tax_refused_in_core.csv",
+          tax_csv([tax_row(G, name=REFUSED_IN_CORE), tax_row(E)]).encode())
+    # A number no integer holds (1e308 members): the parser's Decimal arithmetic raises
+    # InvalidOperation, an error no rule foresaw.
+    write("isolation/credit_fund_huge_float.json", dump(fund_report(members=1e308)))
+
+
 if __name__ == "__main__":
     tax_files()
     annual_files()
     lending_files()
     credit_files()
     registration_files()
+    plan_target_files()
+    limit_files()
+    isolation_files()
     print(f"corpus written under {HERE}")

@@ -1,20 +1,13 @@
--- The tax declarations the tax models (200_htx_tax.sql, 951_members_tax.sql) count, worked out
--- once per refresh in temporary tables (core.tax_declaration has no index, for load speed: one
--- pass over its latest versions here, hash joins after, instead of a scan per model).
---   tax_active — per period and cooperative of HTX_TOTAL (registry_as_of): its latest 01/GTGT
+-- The tax declarations the tax model (200_htx_tax.sql) counts, worked out once per refresh in
+-- temporary tables:
+--   tax_active — per period and cooperative of HTX_TOTAL (registry_as_of): its 01/GTGT
 --                declarations whose tax period lies within the period, and their revenue;
---   tax_cit    — per period and cooperative of HTX_TOTAL: its latest 03/TNDN for the last full
+--   tax_cit    — per period and cooperative of HTX_TOTAL: its 03/TNDN for the last full
 --                calendar year that has ended by the end of the period, and its profit.
--- Declarations count in their latest version (core.tax_declaration_latest, kept by the tax merge:
--- read, never sorted here); a branch's declarations (NNNNNNNNNN-NNN) count for its parent; codes
--- unknown to the registry, and taxpayers not in HTX_TOTAL as of the period end, never count.
-CREATE TEMPORARY TABLE tax_latest ON COMMIT DROP AS
-SELECT parent_code, form_code, period_kind, period_start, period_end, revenue_vnd,
-       profit_before_tax_vnd
-FROM core.tax_declaration_latest
-WHERE form_code IN ('01/GTGT', '03/TNDN');
-
-ANALYZE tax_latest;
+-- Declarations count in their latest version: core.tax_declaration_latest, the one place that
+-- rule is written (rows the tax merge flags per batch: read once per form, never sorted). A
+-- branch's declarations (NNNNNNNNNN-NNN) count for its parent; codes unknown to the registry,
+-- and taxpayers not in HTX_TOTAL as of the period end, never count.
 
 -- Every reporting period starts on 1 January (000_reporting_period.sql), so a tax period lies
 -- within P exactly when it starts in P's year and ends by P's end: the year is an equality the
@@ -24,7 +17,7 @@ WITH vat_in_period AS MATERIALIZED (   -- grouped by hashing, whatever the order
     SELECT p.period_start, p.period_end, p.months, d.parent_code,
            sum(d.revenue_vnd) AS revenue_vnd
     FROM mart.reporting_period AS p
-    JOIN tax_latest AS d
+    JOIN core.tax_declaration_latest AS d
       ON d.form_code = '01/GTGT'
      AND date_trunc('year', d.period_start)::date = p.period_start
      AND d.period_start >= p.period_start
@@ -47,7 +40,7 @@ WITH profit_year AS (    -- the last full calendar year that has ended by the en
 )
 SELECT y.period_start, y.period_end, d.parent_code, sum(d.profit_before_tax_vnd) AS profit_vnd
 FROM profit_year AS y
-JOIN tax_latest AS d
+JOIN core.tax_declaration_latest AS d
   ON d.form_code = '03/TNDN'
  AND d.period_kind = 'year'
  AND d.period_start = y.year_start
@@ -60,4 +53,3 @@ ORDER BY y.period_end, y.period_start;
 
 ANALYZE tax_active;
 ANALYZE tax_cit;
-DROP TABLE tax_latest;     -- read by the two tables above only

@@ -1,48 +1,30 @@
--- HTX (cooperatives) from tax declarations: HTX_TAX_ACTIVE, HTX_NOT_ACTIVE, HTX_NOT_ACTIVE_SHARE,
--- HTX_AVG_REVENUE, HTX_AVG_PROFIT. Grain: indicator × period (no breakdown).
--- Declarations count in their latest version (core.tax_declaration_latest); a branch's
--- declarations (NNNNNNNNNN-NNN) count for its parent cooperative; codes unknown to the registry,
--- and taxpayers not in HTX_TOTAL as of the period end, never count. Who counts, with which
--- figures, is worked out once in 020_tax_as_of.sql (tax_active, tax_cit).
--- The averages have no row for a period with nobody to average over.
-INSERT INTO mart.plan_indicator (indicator_code, breakdown, period_start, period_end, value, unit)
-WITH operating AS (      -- HTX_TOTAL: registered by the period end and not dissolved as of it
-    SELECT period_start, period_end, count(*) AS cooperatives
-    FROM registry_as_of
-    WHERE entity_type = 'HTX' AND is_operating
-    GROUP BY period_start, period_end
-), active AS (           -- HTX_TAX_ACTIVE, with their revenue of the period
-    SELECT period_start, period_end, count(*) AS active, sum(revenue_vnd) AS revenue_vnd
-    FROM tax_active
-    GROUP BY period_start, period_end
-), totals AS (
-    SELECT p.period_start, p.period_end, p.months,
-           coalesce(o.cooperatives, 0)   AS cooperatives,
-           coalesce(a.active, 0)         AS active,
-           coalesce(a.revenue_vnd, 0)    AS revenue_vnd
-    FROM mart.reporting_period AS p
-    LEFT JOIN operating AS o USING (period_start, period_end)
-    LEFT JOIN active AS a USING (period_start, period_end)
-), profits AS (          -- the 03/TNDN filers of the last full calendar year ended by P's end
-    SELECT period_start, period_end, count(*) AS filers, sum(profit_vnd) AS profit_vnd
-    FROM tax_cit
-    GROUP BY period_start, period_end
-)
-SELECT 'HTX_TAX_ACTIVE', '', period_start, period_end, active, 'count' FROM totals
+-- HTX (cooperatives) from tax declarations, as the entities behind the indicators, from
+-- tax_active and tax_cit (020_tax_as_of.sql: who counts, with which figures): HTX_TAX_ACTIVE and
+-- HTX_NOT_ACTIVE, the cooperatives of HTX_TOTAL that did / did not file a 01/GTGT for a tax
+-- period inside the period; HTX_AVG_REVENUE, the active ones with their revenue of the period
+-- scaled to a year (a yearly estimate: × 12 ÷ the period's months), and HTX_AVG_PROFIT, the
+-- 03/TNDN filers with their profit — means over them, so a period without any has no value.
+-- HTX_NOT_ACTIVE_SHARE is HTX_NOT_ACTIVE ÷ HTX_TOTAL (810_shares.sql).
+INSERT INTO mart.plan_indicator_members
+       (indicator_code, breakdown, period_start, period_end, entity_code, contribution)
+SELECT 'HTX_TAX_ACTIVE', '', period_start, period_end, parent_code, 1 FROM tax_active
 UNION ALL
-SELECT 'HTX_NOT_ACTIVE', '', period_start, period_end, cooperatives - active, 'count' FROM totals
+SELECT 'HTX_NOT_ACTIVE', '', o.period_start, o.period_end, o.entity_code, 1
+FROM registry_as_of AS o
+WHERE o.entity_type = 'HTX' AND o.is_operating
+  AND NOT EXISTS (SELECT 1 FROM tax_active AS a
+                  WHERE a.period_start = o.period_start AND a.period_end = o.period_end
+                    AND a.parent_code = o.entity_code)
 UNION ALL
-SELECT 'HTX_NOT_ACTIVE_SHARE', '', period_start, period_end,
-       (cooperatives - active)::numeric * 100 / cooperatives, 'percent'
-FROM totals
-WHERE cooperatives > 0
+SELECT 'HTX_AVG_REVENUE', '', period_start, period_end, parent_code,
+       revenue_vnd::numeric * 12 / (1000000::numeric * months)
+FROM tax_active
 UNION ALL
--- A yearly estimate: revenue of the period's months, scaled to 12. One division, in numeric.
-SELECT 'HTX_AVG_REVENUE', '', period_start, period_end,
-       revenue_vnd::numeric * 12 / (1000000::numeric * active * months), 'trieu_dong'
-FROM totals
-WHERE active > 0
-UNION ALL
-SELECT 'HTX_AVG_PROFIT', '', period_start, period_end,
-       profit_vnd::numeric / (1000000::numeric * filers), 'trieu_dong'
-FROM profits;
+SELECT 'HTX_AVG_PROFIT', '', period_start, period_end, parent_code,
+       profit_vnd::numeric / 1000000
+FROM tax_cit;
+
+INSERT INTO reported_group (indicator_code, breakdown, period_start, period_end)
+SELECT code, '', period_start, period_end
+FROM mart.reporting_period
+CROSS JOIN unnest(ARRAY['HTX_TAX_ACTIVE', 'HTX_NOT_ACTIVE']) AS code;

@@ -1,63 +1,46 @@
--- QTDND (people's credit funds): QTDND_TOTAL, QTDND_MEMBERS, QTDND_EMPLOYEES,
--- QTDND_TOTAL_CAPITAL, QTDND_EQUITY, QTDND_DEPOSITS, QTDND_LOANS, QTDND_EQUITY_SHARE,
--- QTDND_DEPOSIT_SHARE, QTDND_NPL_RATIO, QTDND_AVG_REVENUE, QTDND_AVG_PROFIT,
--- QTDND_AVG_EMPLOYEE_INCOME. Grain: indicator × period.
--- A period counts the funds' reports (latest revision) for its last quarter end on or before the
--- period end: 30/09 for January–September, 30/06 for January–August. Counts and sums are 0 when
--- no fund reported; ratios and means are left out when their denominator is empty.
+-- QTDND (people's credit funds). A period counts the funds' reports (latest revision) for its
+-- last quarter end on or before the period end: 30/09 for January–September, 30/06 for
+-- January–August. The funds, with their figures: QTDND_TOTAL counts them; QTDND_MEMBERS,
+-- _EMPLOYEES, _TOTAL_CAPITAL, _EQUITY, _DEPOSITS and _LOANS sum them (0 when no fund reported);
+-- QTDND_AVG_REVENUE and QTDND_AVG_PROFIT are their means, QTDND_AVG_EMPLOYEE_INCOME their mean
+-- weighted by employees (no value without a fund, or without employees). The equity and deposit
+-- shares are 810_shares.sql's; the NPL ratio is at the end.
+CREATE TEMPORARY TABLE fund_report ON COMMIT DROP AS
+SELECT p.period_start, p.period_end, r.fund_code, r.members, r.employees, r.total_capital,
+       r.equity, r.deposits, r.loans_outstanding, r.npl, r.revenue_ytd, r.profit_ytd,
+       r.avg_employee_income_month
+FROM mart.reporting_period AS p
+JOIN core.credit_fund_report_latest AS r
+  ON r.period_end = date_trunc('quarter', (p.period_end + 1)::timestamp)::date - 1;
+
+INSERT INTO mart.plan_indicator_members
+       (indicator_code, breakdown, period_start, period_end, entity_code, contribution, weight)
+SELECT v.indicator_code, '', r.period_start, r.period_end, r.fund_code, v.contribution, v.weight
+FROM fund_report AS r
+CROSS JOIN LATERAL (VALUES
+    ('QTDND_TOTAL',               1::numeric,                  NULL::numeric),
+    ('QTDND_MEMBERS',             r.members,                   NULL),
+    ('QTDND_EMPLOYEES',           r.employees,                 NULL),
+    ('QTDND_TOTAL_CAPITAL',       r.total_capital,             NULL),
+    ('QTDND_EQUITY',              r.equity,                    NULL),
+    ('QTDND_DEPOSITS',            r.deposits,                  NULL),
+    ('QTDND_LOANS',               r.loans_outstanding,         NULL),
+    ('QTDND_AVG_REVENUE',         r.revenue_ytd,               NULL),
+    ('QTDND_AVG_PROFIT',          r.profit_ytd,                NULL),
+    ('QTDND_AVG_EMPLOYEE_INCOME', r.avg_employee_income_month, r.employees)
+) AS v (indicator_code, contribution, weight)
+WHERE v.weight IS NULL OR v.weight > 0;   -- a fund without employees weighs nothing in the mean
+
+INSERT INTO reported_group (indicator_code, breakdown, period_start, period_end)
+SELECT code, '', period_start, period_end
+FROM mart.reporting_period
+CROSS JOIN unnest(ARRAY['QTDND_TOTAL', 'QTDND_MEMBERS', 'QTDND_EMPLOYEES', 'QTDND_TOTAL_CAPITAL',
+                        'QTDND_EQUITY', 'QTDND_DEPOSITS', 'QTDND_LOANS']) AS code;
+
+-- QTDND_NPL_RATIO: non-performing loans as a share of loans outstanding (no ratio of none).
 INSERT INTO mart.plan_indicator (indicator_code, breakdown, period_start, period_end, value, unit)
-WITH period_quarter AS (
-    SELECT period_start, period_end,
-           (date_trunc('quarter', (period_end + 1)::timestamp)::date - 1) AS quarter_end
-    FROM mart.reporting_period
-), totals AS (
-    SELECT p.period_start, p.period_end,
-           count(r.fund_code)                       AS funds,
-           coalesce(sum(r.members), 0)              AS members,
-           coalesce(sum(r.employees), 0)            AS employees,
-           coalesce(sum(r.total_capital), 0)        AS total_capital,
-           coalesce(sum(r.equity), 0)               AS equity,
-           coalesce(sum(r.deposits), 0)             AS deposits,
-           coalesce(sum(r.loans_outstanding), 0)    AS loans,
-           coalesce(sum(r.npl), 0)                  AS npl,
-           sum(r.revenue_ytd)                       AS revenue,
-           sum(r.profit_ytd)                        AS profit,
-           sum(r.employees * r.avg_employee_income_month) AS employee_income
-    FROM period_quarter AS p
-    LEFT JOIN core.credit_fund_report_latest AS r ON r.period_end = p.quarter_end
-    GROUP BY p.period_start, p.period_end
-)
-SELECT 'QTDND_TOTAL', '', period_start, period_end, funds, 'count' FROM totals
-UNION ALL
-SELECT 'QTDND_MEMBERS', '', period_start, period_end, members, 'nguoi' FROM totals
-UNION ALL
-SELECT 'QTDND_EMPLOYEES', '', period_start, period_end, employees, 'nguoi' FROM totals
-UNION ALL
-SELECT 'QTDND_TOTAL_CAPITAL', '', period_start, period_end, total_capital, 'trieu_dong' FROM totals
-UNION ALL
-SELECT 'QTDND_EQUITY', '', period_start, period_end, equity, 'trieu_dong' FROM totals
-UNION ALL
-SELECT 'QTDND_DEPOSITS', '', period_start, period_end, deposits, 'trieu_dong' FROM totals
-UNION ALL
-SELECT 'QTDND_LOANS', '', period_start, period_end, loans, 'trieu_dong' FROM totals
-UNION ALL
-SELECT 'QTDND_EQUITY_SHARE', '', period_start, period_end, equity * 100 / total_capital,
-       'percent'
-FROM totals WHERE total_capital > 0
-UNION ALL
-SELECT 'QTDND_DEPOSIT_SHARE', '', period_start, period_end, deposits * 100 / total_capital,
-       'percent'
-FROM totals WHERE total_capital > 0
-UNION ALL
-SELECT 'QTDND_NPL_RATIO', '', period_start, period_end, npl * 100 / loans, 'percent'
-FROM totals WHERE loans > 0
-UNION ALL
-SELECT 'QTDND_AVG_REVENUE', '', period_start, period_end, revenue / funds, 'trieu_dong'
-FROM totals WHERE funds > 0
-UNION ALL
-SELECT 'QTDND_AVG_PROFIT', '', period_start, period_end, profit / funds, 'trieu_dong'
-FROM totals WHERE funds > 0
-UNION ALL
-SELECT 'QTDND_AVG_EMPLOYEE_INCOME', '', period_start, period_end, employee_income / employees,
-       'trieu_dong'
-FROM totals WHERE employees > 0;
+SELECT 'QTDND_NPL_RATIO', '', period_start, period_end,
+       sum(npl) * 100 / sum(loans_outstanding), 'percent'
+FROM fund_report
+GROUP BY period_start, period_end
+HAVING sum(loans_outstanding) > 0;

@@ -1,5 +1,6 @@
--- Targets of the plan year (reference data, mart.plan_target) and attainment = value / target × 100,
--- for the periods that start on 1 January of that year.
+-- Targets in force (mart.plan_target: of each plan year, the latest delivered version of its
+-- target annex, feed 6) and attainment = value / target × 100, for every indicator and breakdown
+-- that has a target, in the periods that start on 1 January of the plan year.
 UPDATE mart.plan_indicator AS i
 SET target = t.target,
     attainment_pct = i.value * 100 / NULLIF(t.target, 0)

@@ -15,6 +15,10 @@ TREND_INDICATORS = ("HTX_TOTAL", "HTX_NEW")
 class NoIndicators(LookupError):
     """mart.plan_indicator holds nothing for the period asked for."""
 
+    @classmethod
+    def for_period(cls, start: date, end: date) -> "NoIndicators":
+        return cls(f"mart.plan_indicator holds no indicators for {start:%d/%m/%Y} – {end:%d/%m/%Y}")
+
 
 @dataclass(frozen=True)
 class Indicator:
@@ -40,8 +44,7 @@ def load(start: date, end: date, dsn: str | None = None) -> PeriodData:
                     (start, end))
         values = {(code, breakdown): Indicator(*rest) for code, breakdown, *rest in cur.fetchall()}
         if not values:
-            raise NoIndicators(f"mart.plan_indicator holds no indicators for "
-                               f"{start:%d/%m/%Y} – {end:%d/%m/%Y}")
+            raise NoIndicators.for_period(start, end)
         cur.execute("SELECT indicator_code, period_end, value FROM mart.plan_indicator"
                     " WHERE indicator_code = ANY(%s) AND breakdown = ''"
                     " AND period_start = %s AND period_end <= %s ORDER BY period_end",

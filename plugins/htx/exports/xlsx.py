@@ -78,7 +78,7 @@ def _plan_sheet(sheet, data: PeriodData) -> None:
         row += 1
     if not lines:
         sheet.cell(row, 2, f"Chưa có chỉ tiêu kế hoạch năm {data.end.year} "
-                           "(include/reference/plan_targets.csv).")
+                           "(phụ biểu chỉ tiêu, plan_targets/chi_tieu_YYYY.xlsx).")
         row += 1
     _footer(sheet, row, data, len(headers))
     _widths(sheet, [7, 50, 14, 16, 18, 20])

@@ -14,11 +14,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 from stdnum.vn import mst
 
-from htx.feeds.common import ParsedRow, RejectedObject
+from htx import limits
+from htx.feeds.common import BoundedLines, ParsedRow, RejectedObject, read_whole
 from htx.reference import nfc
 
 HEADERS = ("entity_code", "report_year", "members", "workers", "member_workers",
@@ -35,18 +36,27 @@ _LIMIT = {"avg_income_per_worker_vnd": 2**63}   # bigint; the other counts are i
 _INT_LIMIT = 2**31
 
 
-def parse_object(raw: bytes, source_object: str) -> Iterator[ParsedRow]:
-    """The file's report rows, numbered as a person counts lines (the header is line 1)."""
-    reader, header = _open(raw, source_object)
-    records = [(reader.line_num, values) for values in reader if any(v.strip() for v in values)]
-    if not records:
+def parse_object(raw: bytes | BinaryIO, source_object: str) -> Iterator[ParsedRow]:
+    """The file's report rows, numbered as a person counts lines (the header is line 1). The file
+    is read whole, up to limits.ANNUAL_REPORTS_BYTES, and parsed twice: first to find, for each
+    cooperative and year, the row that counts (the last), then to yield the rows one by one —
+    memory holds the text, never every row. Rows are bounded by limits.CSV_LINE_CHARS."""
+    text = _decoded(read_whole(raw, source_object, limits.ANNUAL_REPORTS_BYTES), source_object)
+    counted: dict[tuple, int] = {}
+    for row in _rows(text, source_object):
+        if not row.failures:
+            counted[(row.values["entity_code"], row.values["report_year"])] = row.source_row
+        counted.setdefault(("any row",), row.source_row)
+    if not counted:
         raise RejectedObject(source_object, "header only: the file holds no report rows")
-    rows = [parse_record(values, header, source_object, line) for line, values in records]
-    _mark_repeats(rows)
-    yield from rows
+    for row in _rows(text, source_object):
+        if not row.failures:
+            key = (row.values["entity_code"], row.values["report_year"])
+            row.values["last_in_file_for_cooperative_year"] = counted[key] == row.source_row
+        yield row
 
 
-def _open(raw: bytes, source_object: str):
+def _decoded(raw: bytes, source_object: str) -> str:
     try:
         text = nfc(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as err:
@@ -54,13 +64,21 @@ def _open(raw: bytes, source_object: str):
         raise RejectedObject(source_object, f"not UTF-8 text (line {line}): {err}") from None
     if not text.strip():
         raise RejectedObject(source_object, "empty file: no header, no rows")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=",", quotechar='"', strict=True)
+    return text
+
+
+def _rows(text: str, source_object: str) -> Iterator[ParsedRow]:
+    lines = BoundedLines(io.StringIO(text, newline=""), source_object)
+    reader = csv.reader(lines, delimiter=",", quotechar='"', strict=True)
     try:
         header = [name.strip() for name in next(reader)]
     except csv.Error as err:
         raise RejectedObject(source_object, f"unreadable CSV header: {err}") from None
     _check_header(header, source_object)
-    return _Strict(reader, source_object), header
+    strict = _Strict(reader, lines, source_object)
+    for values in strict:
+        if any(v.strip() for v in values):
+            yield parse_record(values, header, source_object, strict.line_num)
 
 
 def _check_header(header: list[str], source_object: str) -> None:
@@ -83,8 +101,8 @@ def _check_header(header: list[str], source_object: str) -> None:
 class _Strict:
     """The CSV reader, with a malformed line (an unclosed quote) rejecting the file."""
 
-    def __init__(self, reader, source_object: str):
-        self.reader, self.source_object = reader, source_object
+    def __init__(self, reader, lines: BoundedLines, source_object: str):
+        self.reader, self.lines, self.source_object = reader, lines, source_object
 
     @property
     def line_num(self) -> int:
@@ -92,6 +110,7 @@ class _Strict:
 
     def __iter__(self):
         while True:
+            self.lines.row_read()
             try:
                 yield next(self.reader)
             except StopIteration:
@@ -122,18 +141,6 @@ def parse_record(values: list[str], header: list[str], source_object: str, line:
         v["managers"], v["managers_vocational"], v["managers_college_plus"])
     v["last_in_file_for_cooperative_year"] = True
     return row
-
-
-def _mark_repeats(rows: list[ParsedRow]) -> None:
-    """A cooperative and year reported again further down the file: only the last row counts."""
-    seen: set[tuple] = set()
-    for row in reversed(rows):
-        if row.failures:
-            continue
-        key = (row.values["entity_code"], row.values["report_year"])
-        if key in seen:
-            row.values["last_in_file_for_cooperative_year"] = False
-        seen.add(key)
 
 
 def _integer(row: ParsedRow, name: str, text: str) -> int | None:

@@ -3,11 +3,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, BinaryIO, Iterator, TextIO
+
+from htx import limits
+from htx.limits import Limit
 
 
 @dataclass(frozen=True)
@@ -33,17 +38,61 @@ class ParsedRow:
     record: Any                # the row as delivered, for quarantine
     values: dict = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
+    size: int = field(default=0, compare=False)   # about how much source text (0: small): chunks
 
     def fail(self, field_name: str, rule: str, value: Any, message: str) -> None:
         self.failures.append(Failure(field_name, rule, value, message))
 
 
 class RejectedObject(Exception):
-    """The whole delivered object is unusable (not the contract's format): nothing of it loads."""
+    """The whole delivered object is unusable (not the contract's format): nothing of it loads.
+    Its message gives the reason first, then the object (a long landed path must not hide it)."""
 
     def __init__(self, source_object: str, message: str):
-        super().__init__(f"{source_object}: {message}")
-        self.source_object = source_object
+        super().__init__(f"{message} — {source_object}")
+        self.source_object, self.reason = source_object, message
+
+
+def read_whole(source: bytes | BinaryIO, source_object: str, limit: Limit) -> bytes:
+    """A delivery that is parsed whole, as bytes: given as bytes, or read from a binary file
+    object — never more than the limit allows, so an oversized one costs no memory."""
+    allowed = limit.value()
+    raw = source if isinstance(source, bytes) else source.read(allowed + 1)
+    if len(raw) > allowed:
+        raise RejectedObject(source_object, f"larger than the limit of {limit.named(allowed)}")
+    return raw
+
+
+class BoundedLines:
+    """A text stream's lines for csv.reader, never more than limits.CSV_LINE_CHARS to a CSV row
+    (its line, or its lines when a quoted field holds line breaks): a longer row rejects the file
+    before it is held in memory — a 64 MiB file of one line costs no more than a short one.
+    The reader calls `row_read()` after each row it takes."""
+
+    def __init__(self, text: TextIO, source_object: str):
+        import csv
+
+        self.text, self.source_object = text, source_object
+        self.longest = limits.CSV_LINE_CHARS.value()
+        # csv's own field limit (128 KiB) must never refuse what this limit lets through.
+        csv.field_size_limit(max(csv.field_size_limit(), self.longest))
+        self.used = 0                  # characters of the row being read
+        self.lines = self.row_start = 0
+
+    def __iter__(self) -> Iterator[str]:
+        while line := self.text.readline(self.longest - self.used + 1):
+            if self.used == 0:
+                self.row_start = self.lines + 1
+            self.lines += 1
+            self.used += len(line)
+            if self.used > self.longest:
+                limit = limits.CSV_LINE_CHARS.named(self.longest)
+                raise RejectedObject(self.source_object, f"a CSV row longer than the limit of "
+                                                         f"{limit}, from line {self.row_start}")
+            yield line
+
+    def row_read(self) -> None:
+        self.used = 0
 
 
 def _jsonable(value: Any) -> Any:
@@ -102,3 +151,33 @@ def json_timestamp(row: ParsedRow, document: dict, key: str) -> datetime | None:
         row.fail(key, "is_rfc3339", value, "not an RFC 3339 timestamp with offset")
         return None
     return parsed
+
+
+# Spreadsheet feeds (support lending, plan targets) share these cell conversions.
+def excel_decimal(value: Any) -> Decimal | None:
+    """A numeric cell as an exact Decimal at Excel's 15 significant digits; None if not a number."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        number = Decimal(format(value, ".15g"))
+        whole = number == number.to_integral_value()
+        return number.quantize(Decimal(1)) if whole else number.normalize()
+    return None
+
+
+def cell_text(value: Any) -> str | None:
+    """Text as NFC with whitespace collapsed; whole numbers without '.0'; None when empty."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = " ".join(unicodedata.normalize("NFC", str(value)).split())
+    return text or None
+
+
+def blank_cell(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())

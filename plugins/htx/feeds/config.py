@@ -128,5 +128,16 @@ FEEDS: dict[str, Feed] = {
             doc="One row per cooperative and year (a later file wins): workers, member-workers, "
                 "income per worker, managers and their qualifications.",
         ),
+        Feed(
+            name="plan_targets",
+            title="Chỉ tiêu kế hoạch (plan targets), the plan's yearly target annex (XLSX)",
+            source="file_drop",
+            file_glob="plan_targets/chi_tieu_*.xlsx",
+            schedule="30 7 * * *",
+            core_table="core.plan_target",
+            expected_cadence=timedelta(days=366),  # one annex a year, re-issued when adjusted
+            doc="Phụ biểu 02 of each year's plan: targets per indicator code and breakdown, with "
+                "the plan document; every version kept, the latest delivered one in force.",
+        ),
     )
 }

@@ -9,15 +9,16 @@ digit, the file name agreeing with the content — are the expectation suite's.
 from __future__ import annotations
 
 import calendar
-import json
 import re
 from datetime import date
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any, BinaryIO, Iterator
 
 from stdnum.vn import mst
 
-from htx.feeds.common import ParsedRow, RejectedObject, json_date, json_timestamp
+from htx import limits
+from htx.feeds import jsondoc
+from htx.feeds.common import ParsedRow, RejectedObject, json_date, json_timestamp, read_whole
 from htx.reference import nfc
 
 # Staged columns, in COPY order (lineage columns come first, added by the pipeline).
@@ -55,9 +56,9 @@ _FILE_NAME = re.compile(r"^(?P<code>[^_/]+)_(?P<year>\d{4})Q(?P<quarter>[1-4])"
 _INT_RANGE = 2**31
 
 
-def parse_object(raw: bytes, source_object: str) -> Iterator[ParsedRow]:
+def parse_object(raw: bytes | BinaryIO, source_object: str) -> Iterator[ParsedRow]:
     """The file's one report as one row (source_row 1)."""
-    document = _load(raw, source_object)
+    document = _load(read_whole(raw, source_object, limits.JSON_BYTES), source_object)
     _require_keys(document, source_object)
     if document["unit"] != UNIT:
         raise RejectedObject(source_object, f"unit is {document['unit']!r}; the contract's "
@@ -68,12 +69,11 @@ def parse_object(raw: bytes, source_object: str) -> Iterator[ParsedRow]:
 def _load(raw: bytes, source_object: str) -> dict:
     try:
         text = raw.decode("utf-8-sig")
-        # Floats as Decimal: amounts stay exact. NaN/Infinity stay text, so they fail as types.
-        document = json.loads(text, parse_float=Decimal, parse_constant=str)
     except UnicodeDecodeError as err:
         raise RejectedObject(source_object, f"not UTF-8 text: {err}") from None
-    except json.JSONDecodeError as err:
-        raise RejectedObject(source_object, f"not JSON: {err}") from None
+    # Floats as Decimal: amounts stay exact. NaN/Infinity stay text, so they fail as types.
+    document = jsondoc.loads(text, source_object, what="JSON", parse_float=Decimal,
+                             parse_constant=str)
     if not isinstance(document, dict):
         raise RejectedObject(source_object, "not a JSON object (a report is one object)")
     return document
@@ -174,10 +174,6 @@ def _text(row: ParsedRow, document: dict, key: str) -> str | None:
         row.fail(key, "is_text", value, "expected a string")
         return None
     return " ".join(nfc(value).split()) or None
-
-
-
-
 
 
 def _count(row: ParsedRow, document: dict, key: str) -> int | None:

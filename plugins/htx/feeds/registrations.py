@@ -1,44 +1,61 @@
 """Feed 1 contract parser: one landed API page (JSON) → typed registration rows.
 
-Parsing only converts (NFC text, dates, the locality spelling, the MST check); rules about
-values (known status, valid code, …) are the expectation suite's, so every rule lives in one place.
+Parsing only converts (NFC text, dates, the MST check) and places the state on the administrative
+maps (htx.admin_map: the unit `locality` names in the map in force when the state was recorded, and
+the state's district before the reform and unit after it); rules about values (known status, valid
+code, a locality the map knows, …) are the expectation suite's, so every rule lives in one place.
 """
 from __future__ import annotations
 
-import json
 import math
 import re
-from typing import Any, Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any, BinaryIO, Iterator
 
 from stdnum.vn import mst
 
-from htx.feeds.common import ParsedRow, RejectedObject, json_date, json_timestamp, record_hash
-from htx.reference import locality_code, nfc, vsic_division_known
+from htx import limits
+from htx.admin_map import place
+from htx.feeds import jsondoc
+from htx.feeds.common import (ParsedRow, RejectedObject, json_date, json_timestamp, read_whole,
+                              record_hash)
+from htx.reference import nfc, vsic_division_known
 
 # Staged columns, in COPY order (lineage columns come first, added by the pipeline).
 COLUMNS = (
     "entity_code", "entity_type", "name", "main_vsic", "locality_raw", "locality_code",
-    "address", "registered_on", "status", "status_since", "charter_capital_vnd", "members",
+    "old_district_code", "new_unit_code", "locality_rule", "address", "registered_on", "status", "status_since", "charter_capital_vnd", "members",
     "legal_rep_name", "legal_rep_id_number", "updated_at", "record_hash",
 )
 # Columns the suite sees besides COLUMNS: derived facts that need code to compute.
-CHECK_COLUMNS = ("entity_code_check_digit_ok", "main_vsic_division_known")
+CHECK_COLUMNS = ("entity_code_check_digit_ok", "main_vsic_division_known",
+                 "updated_at_not_in_future")
+# Shown instead of a personal value (the legal representative's) in a failure.
+REDACTED = "<redacted>"
 
 
-def parse_object(raw: bytes, source_object: str) -> Iterator[ParsedRow]:
+def parse_object(raw: bytes | BinaryIO, source_object: str) -> Iterator[ParsedRow]:
     """Rows of one page `{"items": [...], "next_page_token": ...}`, in page order."""
+    raw = read_whole(raw, source_object, limits.JSON_BYTES)
     try:
-        page = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
         raise RejectedObject(source_object, f"not a JSON page: {err}") from None
+    page = jsondoc.loads(text, source_object, what="a JSON page")
     items = page.get("items") if isinstance(page, dict) else None
     if not isinstance(items, list):
         raise RejectedObject(source_object, "page has no 'items' list")
+    latest = latest_believable()
+    share = len(raw) // max(1, len(items))
     for position, item in enumerate(items, start=1):
-        yield parse_item(item, source_object, position)
+        row = parse_item(item, source_object, position, latest)
+        row.size = share
+        yield row
 
 
-def parse_item(item: Any, source_object: str, position: int) -> ParsedRow:
+def parse_item(item: Any, source_object: str, position: int,
+               latest: datetime | None = None) -> ParsedRow:
+    """One item; `latest`: the newest `updated_at` believed (default: now, plus the tolerance)."""
     row = ParsedRow(source_object, position, item)
     if not isinstance(item, dict):
         row.fail("item", "is_object", item, "item is not a JSON object")
@@ -49,7 +66,6 @@ def parse_item(item: Any, source_object: str, position: int) -> ParsedRow:
     v["name"] = _text(row, item, "name")
     v["main_vsic"] = _text(row, item, "main_vsic")
     v["locality_raw"] = _text(row, item, "locality")
-    v["locality_code"] = locality_code(v["locality_raw"])
     v["address"] = _text(row, item, "address")
     v["registered_on"] = json_date(row, item, "registered_on")
     v["status"] = _text(row, item, "status", lower=True)
@@ -58,6 +74,11 @@ def parse_item(item: Any, source_object: str, position: int) -> ParsedRow:
     v["members"] = _integer(row, item, "members", limit=2**31)  # an integer column, not bigint
     v["legal_rep_name"], v["legal_rep_id_number"] = _representative(row, item)
     v["updated_at"] = json_timestamp(row, item, "updated_at")
+    placed = place(v["locality_raw"], v["address"], v["updated_at"])
+    v["locality_code"], v["old_district_code"] = placed.locality_code, placed.old_district_code
+    v["new_unit_code"], v["locality_rule"] = placed.new_unit_code, placed.rule
+    latest = latest or latest_believable()
+    v["updated_at_not_in_future"] = None if v["updated_at"] is None else v["updated_at"] <= latest
     code = v["entity_code"]
     # None (not checked) unless the code has the shape the check digit applies to.
     v["entity_code_check_digit_ok"] = (mst.is_valid(code) if code and re.fullmatch(r"\d{10}", code)
@@ -69,15 +90,24 @@ def parse_item(item: Any, source_object: str, position: int) -> ParsedRow:
     return row
 
 
-def _text(row: ParsedRow, item: dict, key: str, upper: bool = False, lower: bool = False):
+def latest_believable() -> datetime:
+    """Now plus the tolerated clock skew. A change recorded later is a clock error at the
+    source: loaded, it would carry the cursor past every real change to come."""
+    return datetime.now(timezone.utc) + timedelta(seconds=limits.CLOCK_SKEW_SECONDS.value())
+
+
+def _text(row: ParsedRow, item: dict, key: str, upper: bool = False, lower: bool = False,
+          personal: bool = False):
+    """`personal`: a failure names the field, never its value (the reason reaches logs, Data
+    Docs and alerts; the quarantined record keeps the value)."""
     value = item.get(key)
     if value is None:
         return None
     if not isinstance(value, str):
-        row.fail(key, "is_text", value, "expected a string")
+        row.fail(key, "is_text", REDACTED if personal else value, "expected a string")
         return None
     if "\x00" in value:
-        row.fail(key, "no_nul", value, "contains a NUL character")
+        row.fail(key, "no_nul", REDACTED if personal else value, "contains a NUL character")
         return None
     text = " ".join(nfc(value).split())
     if upper:
@@ -85,10 +115,6 @@ def _text(row: ParsedRow, item: dict, key: str, upper: bool = False, lower: bool
     if lower:
         text = text.lower()
     return text or None
-
-
-
-
 
 
 def _integer(row: ParsedRow, item: dict, key: str, limit: int = 2**63) -> int | None:
@@ -110,6 +136,6 @@ def _representative(row: ParsedRow, item: dict) -> tuple[str | None, str | None]
     if rep is None:
         return None, None
     if not isinstance(rep, dict):
-        row.fail("legal_representative", "is_object", "<redacted>", "expected an object")
+        row.fail("legal_representative", "is_object", REDACTED, "expected an object")
         return None, None
-    return _text(row, rep, "full_name"), _text(row, rep, "id_number")
+    return _text(row, rep, "full_name", personal=True), _text(row, rep, "id_number", personal=True)

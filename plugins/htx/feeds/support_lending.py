@@ -13,7 +13,8 @@ trust fund. File `lending/vbsp_YYYYMM.xlsx`, sheet `BaoCao`, a full snapshot as 
 
 Whole-file problems raise `RejectedObject` (nothing of the file loads): not an XLSX workbook, no
 `BaoCao` sheet, a missing or unparseable report date, a unit other than triệu đồng, no fund size,
-a missing column, no totals row, content after it, or totals that do not reconcile.
+a missing column, no totals row, content after it, totals that do not reconcile, or a workbook
+beyond the XLSX limits (htx.feeds.xlsx: bytes, unzipped bytes, rows, columns).
 
 Decisions where the contract is silent (the value rules are the suite's: see
 include/expectations/support_lending.json):
@@ -27,8 +28,9 @@ include/expectations/support_lending.json):
     discrepancy. Each row also carries the file's totals and detail-row count, so core can show
     when quarantined rows make the loaded figures fall short of the bank's.
   * Headers are found by name in row 6 (NFC, whitespace collapsed, exact otherwise); the totals
-    label is looked for in the `Tên HTX` column (column C in the contract's layout). Fully blank
-    rows are skipped; a non-blank row after the totals row rejects the file.
+    label is looked for in the `Tên HTX` column (column C in the contract's layout). Only the
+    contract's columns are read below row 6: a row with nothing in them is skipped as blank, and
+    one with something in them after the totals row rejects the file.
   * A contract number repeated in a file: the first row counts, later ones are quarantined (derived
     check `contract_no_first_in_file`), so one contract is never counted twice.
   * `Mã số HTX` stored as a number (Excel drops leading zeros) is padded back to 10 digits.
@@ -36,19 +38,19 @@ The whole sheet is read before the first row is yielded: a file is either reconc
 """
 from __future__ import annotations
 
-import io
-import math
 import re
 import unicodedata
-import warnings
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any, BinaryIO, Iterator
 
 from stdnum.vn import mst
 
 from htx.feeds.common import ParsedRow, RejectedObject
+from htx.feeds.common import blank_cell as _blank, cell_text as _clean_text
+from htx.feeds.common import excel_decimal as _excel_decimal
+from htx.feeds.xlsx import open_workbook
 
 # Staged columns, in COPY order (lineage columns come first, added by the pipeline). The first five
 # are the file's own facts, repeated on each of its rows: each file is a snapshot as of its date.
@@ -88,7 +90,6 @@ AMOUNT_HEADERS = ("Số tiền giải ngân", "Dư nợ")
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _REPORT_DATE = re.compile(r"^đến ngày\s*(\S+)$")
 _UNIT = re.compile(r"^đơn vị(?: tính)?\s*:\s*(.*)$")  # "Đơn vị tính:" is the same label
-_OLE2_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")   # .xls (Excel 97–2003) and encrypted workbooks
 
 
 @dataclass(frozen=True)
@@ -103,14 +104,17 @@ class Totals:
     amounts: dict[str, Decimal]   # contract header → the file's total
 
 
-def parse_object(raw: bytes, source_object: str) -> Iterator[ParsedRow]:
+def parse_object(raw: bytes | BinaryIO, source_object: str) -> Iterator[ParsedRow]:
     """The contract rows of one report, in sheet order, after the file has been reconciled."""
-    rows = _sheet_rows(raw, source_object)
-    header = _report_header(rows, source_object)
-    positions = _column_positions(rows, source_object)
-    details, totals = _details_and_totals(rows, positions, source_object)
-    parsed = [_parse_detail(number, cells, positions, source_object)
-              for number, cells in details]
+    with open_workbook(raw, source_object) as book:
+        head = book.rows(SHEET, last=HEADER_ROW)
+        header = _report_header(head, source_object)
+        positions = _column_positions(head, source_object)
+        # Only the contract's columns are read: other columns, and rows with nothing in the
+        # contract's columns, are ignored (as blank rows are).
+        body = book.rows(SHEET, columns=list(positions.values()), first=HEADER_ROW + 1)
+    details, totals = _details_and_totals(body, positions, source_object)
+    parsed = [_parse_detail(number, cells, source_object) for number, cells in details]
     _reconcile(parsed, totals, source_object)
     _flag_repeated_contracts(parsed)
     for row in parsed:
@@ -119,63 +123,28 @@ def parse_object(raw: bytes, source_object: str) -> Iterator[ParsedRow]:
         yield row
 
 
-# --- the workbook -------------------------------------------------------------------------
+# --- the sheet's rows: row number → cell values (only rows that hold a value) -----------------
 
-def _sheet_rows(raw: bytes, source_object: str) -> list[tuple]:
-    """Every row of sheet BaoCao as a tuple of cell values (row 1 first, gaps as empty rows)."""
-    workbook = _open_workbook(raw, source_object)
-    try:
-        if SHEET not in workbook.sheetnames:
-            found = ", ".join(repr(name) for name in workbook.sheetnames)
-            raise RejectedObject(source_object,
-                                 f"no sheet {SHEET!r}; the workbook's sheets are: {found}")
-        sheet = workbook[SHEET]
-        sheet.reset_dimensions()  # some exporters write a wrong "used range"; read every cell
-        return [tuple(cells) for cells in sheet.iter_rows(values_only=True)]
-    finally:
-        workbook.close()
-
-
-def _open_workbook(raw: bytes, source_object: str):
-    import openpyxl
-
-    if not raw:
-        raise RejectedObject(source_object, "the file is empty (0 bytes), not an XLSX workbook")
-    if raw.startswith(_OLE2_MAGIC):
-        raise RejectedObject(source_object, "an Excel 97–2003 (.xls) or password-protected "
-                                            "workbook, not an XLSX workbook")
-    try:
-        with warnings.catch_warnings():  # openpyxl warns about styles it does not need
-            warnings.simplefilter("ignore")
-            return openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-    except Exception as err:  # zipfile, XML and openpyxl errors all mean "not a readable XLSX"
-        problem = f"{type(err).__name__}: {err}"
-        raise RejectedObject(source_object, f"not a readable XLSX workbook ({problem})") from None
-
-
-def _cell(rows: list[tuple], row: int, column: int) -> Any:
+def _cell(rows: dict[int, tuple], row: int, column: int) -> Any:
     """The value at a 1-based (row, column), None beyond what the sheet holds."""
-    if row > len(rows) or column > len(rows[row - 1]):
-        return None
-    return rows[row - 1][column - 1]
+    cells = rows.get(row, ())
+    return cells[column - 1] if column <= len(cells) else None
 
 
-def _row_text(rows: list[tuple], row: int) -> str:
+def _row_text(rows: dict[int, tuple], row: int) -> str:
     """A title row's text: its non-empty cells joined (titles are often merged or split)."""
-    if row > len(rows):
-        return ""
-    return " ".join(_display(value) for value in rows[row - 1] if not _blank(value))
+    return " ".join(_display(value) for value in rows.get(row, ()) if not _blank(value))
 
 
 # --- the report's header rows ---------------------------------------------------------------
 
-def _report_header(rows: list[tuple], source_object: str) -> ReportHeader:
+def _report_header(rows: dict[int, tuple], source_object: str) -> ReportHeader:
     report_date = _report_date(rows, source_object)
     _check_unit(rows, source_object)
     return ReportHeader(report_date, _fund_size(rows, source_object))
 
 
-def _report_date(rows: list[tuple], source_object: str) -> date:
+def _report_date(rows: dict[int, tuple], source_object: str) -> date:
     text = _row_text(rows, DATE_ROW)
     found = _REPORT_DATE.match(text.casefold())
     if not found:
@@ -188,7 +157,7 @@ def _report_date(rows: list[tuple], source_object: str) -> date:
     return report_date
 
 
-def _fund_size(rows: list[tuple], source_object: str) -> Decimal:
+def _fund_size(rows: dict[int, tuple], source_object: str) -> Decimal:
     label = _clean_text(_cell(rows, FUND_ROW, 1))
     if _fold(label or "") != _fold(FUND_LABEL):
         raise RejectedObject(source_object, f"A{FUND_ROW} should read {FUND_LABEL!r} but reads "
@@ -206,7 +175,7 @@ def _fund_size(rows: list[tuple], source_object: str) -> Decimal:
     return size
 
 
-def _check_unit(rows: list[tuple], source_object: str) -> None:
+def _check_unit(rows: dict[int, tuple], source_object: str) -> None:
     text = _row_text(rows, UNIT_ROW)
     found = _UNIT.match(text.casefold())
     if not found or " ".join(found.group(1).split()) != EXPECTED_UNIT:
@@ -214,11 +183,10 @@ def _check_unit(rows: list[tuple], source_object: str) -> None:
                                             f"contract's amounts are 'Đơn vị: {EXPECTED_UNIT}'")
 
 
-def _column_positions(rows: list[tuple], source_object: str) -> dict[str, int]:
+def _column_positions(rows: dict[int, tuple], source_object: str) -> dict[str, int]:
     """Contract header → 1-based column, from row 6."""
     found: dict[str, int] = {}
-    cells = rows[HEADER_ROW - 1] if len(rows) >= HEADER_ROW else ()
-    for column, value in enumerate(cells, start=1):
+    for column, value in enumerate(rows.get(HEADER_ROW, ()), start=1):
         name = _clean_text(value)
         if name is None:
             continue
@@ -235,36 +203,38 @@ def _column_positions(rows: list[tuple], source_object: str) -> dict[str, int]:
     return {name: found[name] for name in HEADERS}
 
 
-def _details_and_totals(rows: list[tuple], positions: dict[str, int],
-                        source_object: str) -> tuple[list[tuple[int, tuple]], Totals]:
-    """The non-blank rows between the headers and the `Tổng cộng` row, and that row's totals."""
-    details: list[tuple[int, tuple]] = []
-    for number in range(HEADER_ROW + 1, len(rows) + 1):
-        cells = rows[number - 1]
-        if all(_blank(v) for v in cells):
+def _details_and_totals(body: dict[int, tuple], positions: dict[str, int],
+                        source_object: str) -> tuple[list[tuple[int, dict]], Totals]:
+    """The rows between the headers and the `Tổng cộng` row (contract header → value), and
+    that row's totals. `body` holds the contract's columns, in HEADERS order."""
+    details: list[tuple[int, dict]] = []
+    numbers = sorted(body)
+    for at, number in enumerate(numbers):
+        cells = dict(zip(HEADERS, body[number]))
+        if all(_blank(v) for v in cells.values()):
             continue
-        label = _clean_text(_cell(rows, number, positions[NAME_COLUMN]))
+        label = _clean_text(cells[NAME_COLUMN])
         if label is not None and _fold(label) == _fold(TOTALS_LABEL):
-            _nothing_after(rows, number, source_object)
-            return details, _totals(rows, number, positions, source_object)
+            _nothing_after(body, numbers[at + 1:], number, source_object)
+            return details, _totals(cells, number, source_object)
         details.append((number, cells))
     raise RejectedObject(source_object, f"no {TOTALS_LABEL!r} totals row (column "
                                         f"{_letter(positions[NAME_COLUMN])}) after the "
                                         f"{len(details)} detail row(s)")
 
 
-def _nothing_after(rows: list[tuple], totals_row: int, source_object: str) -> None:
-    for number in range(totals_row + 1, len(rows) + 1):
-        if not all(_blank(v) for v in rows[number - 1]):
+def _nothing_after(body: dict[int, tuple], later: list[int], totals_row: int,
+                   source_object: str) -> None:
+    for number in later:
+        if not all(_blank(v) for v in body[number]):
             raise RejectedObject(source_object, f"row {number} follows the {TOTALS_LABEL!r} row "
                                                 f"{totals_row}, which must be the last row")
 
 
-def _totals(rows: list[tuple], number: int, positions: dict[str, int],
-            source_object: str) -> Totals:
+def _totals(cells: dict, number: int, source_object: str) -> Totals:
     amounts = {}
     for header in AMOUNT_HEADERS:
-        value = _cell(rows, number, positions[header])
+        value = cells[header]
         amount = _excel_decimal(value)
         if amount is None:
             raise RejectedObject(source_object, f"the {TOTALS_LABEL!r} row {number} has no "
@@ -275,10 +245,7 @@ def _totals(rows: list[tuple], number: int, positions: dict[str, int],
 
 # --- one contract row -----------------------------------------------------------------------
 
-def _parse_detail(number: int, cells: tuple, positions: dict[str, int],
-                  source_object: str) -> ParsedRow:
-    delivered = {name: (cells[col - 1] if col <= len(cells) else None)
-                 for name, col in positions.items()}
+def _parse_detail(number: int, delivered: dict, source_object: str) -> ParsedRow:
     row = ParsedRow(source_object, number, delivered)
     v = row.values
     v["stt"] = _clean_text(delivered["STT"])
@@ -396,21 +363,6 @@ def _add_checks(row: ParsedRow) -> None:
 
 # --- values ---------------------------------------------------------------------------------
 
-def _excel_decimal(value: Any) -> Decimal | None:
-    """A numeric cell as an exact Decimal at Excel's 15 significant digits; None if not a number."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, float) and math.isfinite(value):
-        number = Decimal(format(value, ".15g"))
-        whole = number == number.to_integral_value()
-        return number.quantize(Decimal(1)) if whole else number.normalize()
-    return None
-
-
 def _dmy(text: str | None) -> date | None:
     found = _DMY.match(text or "")
     if not found:
@@ -422,24 +374,10 @@ def _dmy(text: str | None) -> date | None:
         return None
 
 
-def _clean_text(value: Any) -> str | None:
-    """Text as NFC with whitespace collapsed; whole numbers without '.0'; None when empty."""
-    if value is None:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = " ".join(unicodedata.normalize("NFC", str(value)).split())
-    return text or None
-
-
 def _display(value: Any) -> str:
     if isinstance(value, (datetime, date)):
         return value.strftime("%d/%m/%Y")
     return _clean_text(value) or ""
-
-
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _fold(text: str) -> str:

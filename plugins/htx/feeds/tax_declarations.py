@@ -13,7 +13,9 @@ Whole-file decisions (the contract is silent on them):
     changed export. Columns are matched by name, so their order does not matter;
   * a file with no declaration rows (empty, header only, or only blank lines) is rejected: a
     monthly delivery of nothing is a failed export, not an empty month;
-  * blank lines and all-empty rows (`;;;;;;;;`) are skipped; they still count in row numbers.
+  * blank lines and all-empty rows (`;;;;;;;;`) are skipped; they still count in row numbers;
+  * lines may end in LF, CRLF or CR alone; a row longer than limits.CSV_LINE_CHARS (128 Ki
+    characters: csv's own field limit) rejects the file, naming the limit and the line.
 Row-level decisions: numbers written without any separator (`1234567`) are accepted — they are
 unambiguous — but a wrong grouping (`1.2.3`, `12.34`) or a decimal part is not; dates accept one-
 or two-digit day and month.
@@ -31,7 +33,7 @@ from typing import BinaryIO, Iterator, NamedTuple
 
 from stdnum.vn import mst
 
-from htx.feeds.common import ParsedRow, RejectedObject
+from htx.feeds.common import BoundedLines, ParsedRow, RejectedObject
 
 # The contract's header of each column → its staged column name.
 HEADERS = {
@@ -74,9 +76,6 @@ EMPTY_DELIVERY = ("the file holds no declaration rows (empty or header only): an
                   "is a failed export")
 
 DELIMITER = ";"
-# parse_object also takes a binary file object and reads it as a stream, in memory bounded by
-# the longest line rather than the file (the pipeline passes landed files open, not read whole).
-STREAMING = True
 SCAN_BYTES = 1 << 20   # detect_encoding reads this much at a time
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -92,33 +91,38 @@ _YEAR = re.compile(r"^([0-9]{4})$")
 
 def parse_object(raw: bytes | BinaryIO, source_object: str) -> Iterator[ParsedRow]:
     """Declaration rows of one delivered file, in file order. `raw` is the file's bytes or a
-    seekable binary file object; a file object is read as a stream and left open (its owner
+    seekable binary file object; a file object is read as a stream, in memory bounded by the
+    longest row allowed (limits.CSV_LINE_CHARS) rather than the file, and left open (its owner
     closes it)."""
     stream = io.BytesIO(raw) if isinstance(raw, (bytes, bytearray, memoryview)) else raw
     encoding = detect_encoding(stream, source_object)
     text = io.TextIOWrapper(stream, encoding=encoding, newline="")
     try:
-        # Line by line NFC equals NFC of the whole text: a line ends with a line break, which
-        # nothing composes with and which bounds any reordering of combining marks.
-        lines = (unicodedata.normalize("NFC", line) for line in text)
-        yield from _parse_lines(lines, source_object)
+        yield from _parse_lines(BoundedLines(text, source_object), source_object)
     finally:
         if not text.closed:
             text.detach()   # without this, the wrapper closes the caller's stream when collected
 
 
-def _parse_lines(lines: Iterator[str], source_object: str) -> Iterator[ParsedRow]:
-    reader = csv.reader(lines, delimiter=DELIMITER, quotechar='"')
+def _parse_lines(lines: BoundedLines, source_object: str) -> Iterator[ParsedRow]:
+    # Line by line NFC equals NFC of the whole text: a line ends with a line break, which
+    # nothing composes with and which bounds any reordering of combining marks.
+    reader = csv.reader((unicodedata.normalize("NFC", line) for line in lines),
+                        delimiter=DELIMITER, quotechar='"')
     try:
         header = next(reader, None)
+        lines.row_read()
         columns = check_header(header, source_object)
         delivered = 0
         # Row numbers as a person counts them in a spreadsheet: the header is row 1.
         for number, fields in enumerate(reader, start=2):
+            lines.row_read()
             if not any(f.strip() for f in fields):
                 continue
             delivered += 1
-            yield parse_fields(fields, columns, source_object, number)
+            row = parse_fields(fields, columns, source_object, number)
+            row.size = sum(map(len, fields))
+            yield row
     except csv.Error as err:
         raise RejectedObject(source_object, f"not a readable CSV: {err}") from None
     if delivered == 0:

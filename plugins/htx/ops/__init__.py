@@ -7,6 +7,7 @@
   health      the per-feed summary of `python -m htx health`
   reprocess   quarantine listing, revalidation after a suite change, replay from landing
   data_docs   Great Expectations Data Docs from the kept validation results
+  data_docs_site  how those pages render: escaped, parse rules shown, offline assets
   dags        the htx_ops_freshness DAG
   commands    the `python -m htx` commands of all the above
 

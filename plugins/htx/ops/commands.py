@@ -5,13 +5,16 @@
   quarantine  quarantined rows of one batch (--batch N) or one feed (--feed F)
   revalidate  re-run a feed's suite over its quarantined batches (after a suite change)
   replay      rebuild core (one feed or all) and then the marts from the landing zone alone
-  recover     run a feed's DAG now and, when it loads, the marts DAG (after a fix or a re-send)
+  recover     run a feed's DAG now and, when it loads, refresh the marts once (after a fix or a
+              re-send); through the scheduler when a live stack runs the DAGs
   data-docs   build the Great Expectations Data Docs from the kept validation results
 """
 from __future__ import annotations
 
 import argparse
 import json
+
+from htx.errors import printable
 
 
 def add_parsers(commands) -> None:
@@ -80,8 +83,9 @@ def _quarantine(args: argparse.Namespace) -> int:
     _prepare()
     rows = quarantined(args.feed, args.batch, args.limit)
     for row in rows:
-        print(f"{row['feed']} batch {row['batch_id']} {row['file']} row {row['source_row']}: "
-              f"{row['reason']}\n    {json.dumps(row['record'], ensure_ascii=False)}")
+        print(f"{row['reason']} — {printable(row['file'])} row {row['source_row']} (batch"
+              f" {row['batch_id']}, {row['feed']})\n    "
+              f"{json.dumps(row['record'], ensure_ascii=False)}")
     print(f"{len(rows)} quarantined row(s) shown" + (f" (limit {args.limit})"
                                                     if len(rows) == args.limit else ""))
     return 0
@@ -110,9 +114,12 @@ def _recover(args: argparse.Namespace) -> int:
 
 
 def recover(feed_name: str) -> bool:
-    """Run the feed's DAG now (through Airflow, in this process); when it succeeds, run the
-    marts DAG as its Asset would. Returns whether the feed's run succeeded."""
-    from htx.cli import run_dag
+    """Run the feed's DAG now and, when it succeeds, refresh the marts once: the scheduler's
+    run on the feed's Asset when a live stack runs the marts DAG (htx.dag_runs), else a run
+    here. Returns whether the feed's run succeeded."""
+    from htx import dag_runs
+    from htx.cli import report_run, run_dag
+    from htx.dag_factory import MARTS_DAG_ID
     from htx.feeds.config import FEEDS
     from htx.ops import health
     from htx.ops.failures import failed_loads
@@ -122,7 +129,11 @@ def recover(feed_name: str) -> bool:
     run = run_dag(feed.dag_id, must_succeed=False)
     succeeded = str(getattr(run.state, "value", run.state)) == "success"
     if succeeded:
-        run_dag("htx_plan_marts")
+        marts = dag_runs.asset_triggered_run(MARTS_DAG_ID, run)
+        if marts is None:
+            run_dag(MARTS_DAG_ID)
+        else:
+            report_run(marts)
     mine = [h for h in health.feed_health() if h.feed == feed.name]
     print(health.render(mine, health.marts_health(),
                         [f for f in failed_loads() if f["feed"] == feed.name]))

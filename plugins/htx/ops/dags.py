@@ -12,7 +12,7 @@ Built at parse time: nothing heavy is imported and no connection is read here.
 """
 from __future__ import annotations
 
-from htx.dag_factory import DEFAULT_ARGS, TIMEZONE
+from htx.dag_factory import TIMEZONE, default_args, task_of
 from htx.tags import Tag
 
 FRESHNESS_DAG_ID = "htx_ops_freshness"
@@ -22,14 +22,16 @@ FRESHNESS_SCHEDULE = "0 9 * * *"
 
 def build_freshness_dag():
     import pendulum
-    from airflow.sdk import dag, task
+    from airflow.sdk import dag
+
+    from htx.lineage import step_tasks
 
     @dag(dag_id=FRESHNESS_DAG_ID, description="Feeds on time? Marts up to date? Data Docs.",
          schedule=FRESHNESS_SCHEDULE, start_date=pendulum.datetime(2024, 1, 1, tz=TIMEZONE),
-         catchup=False, max_active_runs=1, default_args=DEFAULT_ARGS,
+         catchup=False, max_active_runs=1, default_args=default_args(),
          tags=[Tag.HTX.value, Tag.OPS.value], doc_md=__doc__)
     def ops_freshness():
-        @task
+        @task_of("check_freshness", step_tasks)
         def check_freshness() -> dict:
             from airflow.sdk.exceptions import AirflowFailException
 
@@ -49,7 +51,7 @@ def build_freshness_dag():
             failure.htx_alert = alert  # the failure callback sends this one (htx.alerts)
             raise failure
 
-        @task
+        @task_of("build_data_docs", step_tasks)
         def build_data_docs() -> str:
             from htx.ops import data_docs
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from htx.errors import describe
 from htx.ops.notify import Alert, airflow_base_url, run_url
 
 log = logging.getLogger("htx.alerts")
@@ -30,7 +31,7 @@ def alert_for_failure(dag_id: str, run_id: str, task_id: str, reason: str) -> Al
     except Exception as err:  # the warehouse may be down: say so, and still alert
         log.exception("could not record the failure in audit.load_batch")
         alert.details.append({"warehouse": f"the run's batches could not be read or marked "
-                                           f"failed: {type(err).__name__}: {err}"})
+                                           f"failed: {describe(err)}"})
         return alert
     for batch_id, status, source_object, error in batches:
         alert.batches.append(batch_id)
@@ -46,7 +47,7 @@ def record_failure(dag_id: str, run_id: str, task_id: str, reason: str) -> list[
     from htx import db
     from htx.pipeline import mark_run_failed
 
-    mark_run_failed(dag_id, run_id, f"{task_id}: {reason}")
+    mark_run_failed(dag_id, run_id, f"{reason} (task {task_id})")
     with db.transaction() as conn, conn.cursor() as cur:
         cur.execute(
             "UPDATE audit.load_batch SET task_id = %s"
@@ -55,7 +56,8 @@ def record_failure(dag_id: str, run_id: str, task_id: str, reason: str) -> list[
         return sorted(cur.fetchall())
 
 
-FAILED_LOAD_COLUMNS = ("feed", "batch_id", "status", "source_object", "landed_objects", "error",
+# The reason before the object, as everywhere.
+FAILED_LOAD_COLUMNS = ("feed", "batch_id", "status", "error", "source_object", "landed_objects",
                        "rows_in", "started_at", "finished_at", "dag_id", "run_id", "task_id",
                        "run_url", "resolved_by_batch")
 

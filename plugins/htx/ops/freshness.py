@@ -8,8 +8,10 @@
 * otherwise, a rolling cadence: late when the newest delivery is older than `expected_cadence`
   (registrations: a successful pull within the last day).
 
-The marts are stale when a feed published after their last refresh and no refresh followed
-within MARTS_GRACE (the marts DAG normally runs within minutes of a publish).
+The marts are behind while a feed's publish is newer than their last refresh (the marts DAG
+normally runs within minutes of it, on the feed's Asset), and stale when no refresh followed
+within MARTS_GRACE: Airflow drops the Asset events of a paused DAG, so a marts DAG paused at that
+moment never runs for them — its hourly check catches up once it is unpaused.
 """
 from __future__ import annotations
 
@@ -114,15 +116,37 @@ def stale_feeds(cur, now: datetime | None = None) -> list[str]:
     return [f.feed for f in check(cur, now) if f.late]
 
 
+@dataclass(frozen=True)
+class MartsLag:
+    """The marts miss a publish: the first batch published after their last refresh began."""
+    feed: str
+    published_at: datetime
+    refreshed_at: datetime | None
+
+    def describe(self) -> str:
+        last = local_time(self.refreshed_at) if self.refreshed_at else "never"
+        return (f"{self.feed} published at {local_time(self.published_at)}, after the marts' last"
+                f" refresh ({last})")
+
+
+def marts_lag(cur) -> MartsLag | None:
+    """The oldest publish after the marts' last refresh began (how long they have been
+    behind), or None when they hold every publish."""
+    cur.execute("SELECT b.feed, b.finished_at, r.refreshed_at"
+                " FROM (SELECT max(refreshed_at) AS refreshed_at FROM mart.refresh_log) AS r"
+                " JOIN audit.load_batch AS b ON b.status = 'published'"
+                "  AND b.finished_at > coalesce(r.refreshed_at, '-infinity')"
+                " ORDER BY b.finished_at LIMIT 1")
+    found = cur.fetchone()
+    return MartsLag(*found) if found else None
+
+
 def marts_staleness(cur, now: datetime | None = None) -> str | None:
-    """Why the marts are stale, or None: a publish not followed by a refresh in time."""
+    """Why the marts are stale, or None: a publish not followed by a refresh within MARTS_GRACE
+    (the marts DAG was paused when the feed's Asset came, or failed)."""
     now = now or datetime.now(timezone.utc)
-    cur.execute("SELECT (SELECT max(finished_at) FROM audit.load_batch WHERE status = 'published'),"
-                " (SELECT max(refreshed_at) FROM mart.refresh_log)")
-    published, refreshed = cur.fetchone()
-    if published is None or published > now - MARTS_GRACE:
+    lag = marts_lag(cur)
+    if lag is None or lag.published_at > now - MARTS_GRACE:
         return None
-    if refreshed is not None and refreshed >= published:
-        return None
-    return (f"a feed published at {local_time(published)} and the marts were last refreshed "
-            f"{local_time(refreshed) if refreshed else 'never'}: run the htx_plan_marts DAG")
+    return (f"{lag.describe()}; is the htx_plan_marts DAG paused? Unpause it (its hourly check"
+            f" catches up) or trigger it")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from htx.errors import printable, with_object
 from htx.feeds.config import FEEDS
 
 
@@ -43,11 +44,13 @@ def _one_feed(cur, feed, feed_freshness) -> FeedHealth:
                 " FROM audit.load_batch WHERE feed = %s AND status = 'published'"
                 " ORDER BY finished_at DESC NULLS LAST, batch_id DESC LIMIT 1", (feed.name,))
     success = cur.fetchone()
-    cur.execute("SELECT coalesce(finished_at, started_at), source_object || ': ' || error"
+    cur.execute("SELECT coalesce(finished_at, started_at), error, source_object"
                 " FROM audit.load_batch WHERE feed = %s AND status IN ('failed', 'rejected')"
                 " ORDER BY coalesce(finished_at, started_at) DESC, batch_id DESC LIMIT 1",
                 (feed.name,))
     failure = cur.fetchone()
+    if failure:  # the reason first: a long path after it may be cut, never the reason
+        failure = (failure[0], with_object(failure[1] or "", failure[2]))
     cur.execute(sql.SQL("SELECT (SELECT count(*) FROM {}), (SELECT count(*) FROM {})").format(
         db.qualified(feed.core_table), db.qualified(feed.quarantine_table)))
     core_rows, quarantined_rows = cur.fetchone()
@@ -65,16 +68,21 @@ def marts_health(dsn: str | None = None, now: datetime | None = None) -> dict:
         cur.execute("SELECT refreshed_at, indicator_rows, stale_feeds FROM mart.refresh_log"
                     " ORDER BY refreshed_at DESC LIMIT 1")
         last = cur.fetchone()
+        behind = freshness.marts_lag(cur)
         stale = freshness.marts_staleness(cur, now)
     return {"last_refresh": last[0] if last else None, "indicator_rows": last[1] if last else None,
-            "stale_feeds_at_refresh": (last[2] or []) if last else [], "stale": stale}
+            "stale_feeds_at_refresh": (last[2] or []) if last else [], "behind": behind,
+            "stale": stale}
 
 
 def render(feeds: list[FeedHealth], marts: dict, failures: list[dict], days: int = 7) -> str:
     def when(moment):
         return _local(moment) if moment else "never"
 
-    lines = ["Feeds (audit.load_batch; freshness per htx.feeds.config)"]
+    from htx.ops.freshness import LOCAL
+
+    lines = [f"Times are {LOCAL.key} ({datetime.now(LOCAL):UTC%z})",
+             "Feeds (audit.load_batch; freshness per htx.feeds.config)"]
     for h in feeds:
         counts = (f"last batch in {h.last_batch_rows[0]}, loaded {h.last_batch_rows[1]}, "
                   f"quarantined {h.last_batch_rows[2]}" if h.last_batch_rows else "no batch")
@@ -90,6 +98,9 @@ def render(feeds: list[FeedHealth], marts: dict, failures: list[dict], days: int
                  f"{', '.join(marts['stale_feeds_at_refresh']) or 'none'})")
     if marts["stale"]:
         lines.append(f"  STALE: {marts['stale']}")
+    elif marts["behind"]:
+        lines.append(f"  BEHIND: {marts['behind'].describe()}; htx_plan_marts refreshes them on"
+                     f" that Asset within minutes, or — paused — at its hourly check once unpaused")
     open_failures = [f for f in failures if f["resolved_by_batch"] is None]
     lines.append(f"\nFailed or rejected loads, last {days} day(s) (audit.failed_loads): "
                  f"{len(failures)}, "
@@ -97,13 +108,15 @@ def render(feeds: list[FeedHealth], marts: dict, failures: list[dict], days: int
     for f in failures:
         state = (f"resolved by batch {f['resolved_by_batch']}" if f["resolved_by_batch"]
                  else "OPEN")
-        lines += [f"  #{f['batch_id']} {f['feed']} {f['status']} {f['source_object']} — {state}",
-                  f"     {' '.join((f['error'] or '').split())[:200]}",
+        reason = " ".join(with_object(f["error"] or "", f["source_object"]).split())
+        lines += [f"  #{f['batch_id']} {f['feed']} {f['status']} — {state}: {reason[:200]}",
+                  f"     {printable(f['source_object'])}",
                   f"     {f['run_url'] or ''}"]
     return "\n".join(lines)
 
 
 def _local(moment: datetime) -> str:
-    from htx.ops.freshness import local_time
+    """The moment in Vietnam time, its zone labelled: `2024-11-21 00:00 +07`."""
+    from htx.ops.freshness import LOCAL
 
-    return local_time(moment)
+    return moment.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M %Z")

@@ -7,16 +7,20 @@
 
 Neither configured: the alert is logged only. Connections are read when an alert is sent (a
 failure), never at DAG parse time. Sending never raises: a broken channel is logged and the
-other one still tries, so a notifier error cannot hide the failure it reports.
+other one still tries, so a notifier error cannot hide the failure it reports. What goes out is
+redacted (htx.redaction) and the reason comes first; names are shown on one line (a tab or a
+newline in a file name is escaped), so no delivered name can break the e-mail's headers.
 """
 from __future__ import annotations
 
 import json
 import logging
 import os
-import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from urllib.parse import quote
+
+from htx.errors import describe, printable
+from htx.redaction import redact
 
 log = logging.getLogger("htx.alerts")
 
@@ -25,6 +29,9 @@ WEBHOOK_CONN_ID = "htx_alert_webhook"
 ENV_AIRFLOW_BASE_URL = "HTX_AIRFLOW_BASE_URL"
 DEFAULT_AIRFLOW_BASE_URL = "http://127.0.0.1:8080"
 SEND_TIMEOUT_S = 20
+# An e-mail subject: the reason first, cut to leave room for the files (themselves cut).
+SUBJECT_LENGTH = 250
+SUBJECT_FILES = 100
 
 
 @dataclass
@@ -50,17 +57,19 @@ class Alert:
         what = {"failed_load": "load failed", "late_feed": "feed late",
                 "quarantine_spike": "quarantine spike", "marts_stale": "marts stale",
                 }.get(self.kind, "task failed")
-        where = self.feed or self.dag_id or "htx"
-        files = f" ({', '.join(self.files)})" if self.files else ""
-        return f"[htx] {what}: {where}{files}: {self.short_reason}"[:250]
+        head = f"[htx] {what}: {self.feed or self.dag_id or 'htx'}: "
+        files = f" ({', '.join(printable(f) for f in self.files)})"[:SUBJECT_FILES] if self.files else ""
+        reason, room = self.short_reason, SUBJECT_LENGTH - len(head) - len(files)
+        return head + (reason if len(reason) <= room else reason[:room - 1] + "…") + files
 
     @property
     def short_reason(self) -> str:
         """The reason in one line: a failed batch's own error when there is one (the task's
-        message repeats it after the file names), landed-object URLs left out."""
+        message repeats them all), the object it names after ` — ` left out."""
         errors = [d["error"] for d in self.details if d.get("error")]
-        text = " ".join((errors[0] if errors else self.error).split())
-        return re.sub(r"\S+://\S+?: ", "", text)
+        reason, dash, about = (errors[0] if errors else self.error).rpartition(" — ")
+        text = reason if dash and "/" in about else about
+        return " ".join(printable(text).split())
 
     @property
     def body(self) -> str:
@@ -72,9 +81,9 @@ class Alert:
         if self.batches:
             lines.append(f"batches: {', '.join(str(b) for b in self.batches)}")
         if self.files:
-            lines.append(f"files: {', '.join(self.files)}")
+            lines.append(f"files: {', '.join(printable(f) for f in self.files)}")
         for detail in self.details:
-            lines.append("  - " + "; ".join(f"{k}: {v}" for k, v in detail.items()))
+            lines.append("  - " + "; ".join(f"{k}: {printable(str(v))}" for k, v in detail.items()))
         lines += ["", "What to do: docs/runbook.md; `python -m htx health` and "
                       "SELECT * FROM audit.failed_loads."]
         return "\n".join(lines)
@@ -95,7 +104,8 @@ def run_url(dag_id: str | None, run_id: str | None, base: str | None = None) -> 
 def send(alert: Alert) -> dict[str, str]:
     """Log the alert and send it on every configured channel; returns each channel's outcome
     ("sent", "not configured" or the error). Never raises."""
-    log.error("ALERT %s", alert.subject + " — " + alert.error)
+    alert = _redacted(alert)
+    log.error("ALERT %s", alert.subject + " — " + printable(alert.error))
     outcome = {}
     for name, conn_id, deliver in (("email", SMTP_CONN_ID, _send_email),
                                    ("webhook", WEBHOOK_CONN_ID, _post_webhook)):
@@ -107,19 +117,32 @@ def send(alert: Alert) -> dict[str, str]:
             deliver(conn, alert)
             outcome[name] = "sent"
         except Exception as err:  # never let a channel hide the failure being reported
-            log.exception("alert not sent by %s (connection %s)", name, conn_id)
-            outcome[name] = f"{type(err).__name__}: {err}"
+            # No traceback: the channel's own error may quote its credentials (redacted here).
+            outcome[name] = describe(err)
+            log.error("alert not sent by %s: %s (connection %s)", name, outcome[name], conn_id)
     return outcome
+
+
+def _redacted(alert: Alert) -> Alert:
+    def clean(value):
+        return redact(value) if isinstance(value, str) else value
+
+    return replace(alert, error=redact(alert.error), files=[clean(f) for f in alert.files],
+                   details=[{k: clean(v) for k, v in d.items()} for d in alert.details])
 
 
 def _connection(conn_id: str):
     from airflow.sdk import Connection
     from airflow.sdk.exceptions import AirflowNotFoundException
 
+    from htx.redaction import remember
+
     try:
-        return Connection.get(conn_id)
+        conn = Connection.get(conn_id)
     except AirflowNotFoundException:
         return None
+    remember(conn.password)
+    return conn
 
 
 def _send_email(conn, alert: Alert) -> None:
@@ -151,7 +174,10 @@ def _post_webhook(conn, alert: Alert) -> None:
     if "://" not in url:  # a URI-style connection: scheme://host:port/path split into fields
         url = f"{conn.conn_type if conn.conn_type in ('http', 'https') else 'https'}://{url}" + (
             f":{conn.port}" if conn.port else "") + (f"/{conn.schema}" if conn.schema else "")
+    from htx.redaction import remember
+
     headers = {str(k): str(v) for k, v in (conn.extra_dejson or {}).items()}
+    remember(*headers.values())  # an Authorization header, a token: secrets all
     response = requests.post(url, data=json.dumps(alert.payload(), ensure_ascii=False,
                                                   default=str).encode("utf-8"),
                              headers={"Content-Type": "application/json; charset=utf-8",

@@ -7,7 +7,8 @@ dissolved in January–September 2024, 3,030,600 million of charter capital, 58,
 1,505 members). Around them sits what a real registry holds and the figures must ignore or
 survive: entities dissolved earlier or registered later, dissolutions after the period, suspended
 and revoked ones, NFD names, locality spellings, late and out-of-order states, a repeated item,
-and invalid records that must land in quarantine.
+and invalid records that must land in quarantine. Then 2025 on both sides of the administrative
+reform of 01/07/2025 (htx.sample.reform), none of it dated inside 2024.
 """
 from __future__ import annotations
 
@@ -17,9 +18,12 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from stdnum.vn import mst
 
+from htx.sample.reform import across_the_reform
+
 VN = timezone(timedelta(hours=7))
 PERIOD_START, PERIOD_END = date(2024, 1, 1), date(2024, 9, 30)
-HORIZON = date(2024, 12, 20)   # the sample's newest record
+# A period after the reform, the same months a year later: the demo prints it too.
+AFTER_REFORM_START, AFTER_REFORM_END = date(2025, 1, 1), date(2025, 9, 30)
 
 HTX_BY_SECTOR = {"nong_nghiep": 669, "cong_nghiep": 40, "ve_sinh_moi_truong": 12, "xay_dung": 20,
                  "van_tai": 41, "thuong_mai_dich_vu": 98, "khac": 15}
@@ -161,6 +165,7 @@ def generate(seed: int = 2024) -> list[dict]:
     _groups(b)
     _invalid_records(b)
     b.rng.shuffle(b.items)
+    across_the_reform(b, LOCALITIES)
     return b.items
 
 

@@ -1,0 +1,27 @@
+-- What the members of each indicator × breakdown × period add up to, taken once every model has
+-- written its members, and the aggregate mart.indicator_aggregation declares for it: the number
+-- of members (count), the sum of their contributions (sum), their mean, or their mean weighted
+-- by `weight` (weighted_mean). The values are derived from it (800_values_from_members.sql), and
+-- the refresh's check (checks/values_are_aggregates_of_members.sql) holds the final values
+-- against it. One pass over the members, read in parallel, whatever their number.
+CREATE TEMPORARY TABLE member_totals ON COMMIT DROP AS
+WITH grouped AS (
+    SELECT indicator_code, breakdown, period_start, period_end,
+           count(*)                    AS members,
+           sum(contribution)           AS total,
+           sum(contribution * weight)  AS weighted_total,
+           sum(weight)                 AS weights,
+           count(weight)               AS weighted,
+           min(weight)                 AS least_weight
+    FROM mart.plan_indicator_members
+    GROUP BY indicator_code, breakdown, period_start, period_end
+)
+SELECT g.*,
+       CASE a.aggregation
+           WHEN 'count' THEN g.members
+           WHEN 'sum' THEN g.total
+           WHEN 'mean' THEN g.total / g.members
+           WHEN 'weighted_mean' THEN g.weighted_total / nullif(g.weights, 0)
+       END AS aggregate
+FROM grouped AS g
+LEFT JOIN mart.indicator_aggregation AS a USING (indicator_code);
