@@ -48,6 +48,7 @@ TARGET_GROWTH_10M = 11        # (b) at 10M ≤ 11 × (b) at 1M
 TARGET_MARTS_S = 30
 TARGET_DAG_PARSE_S = 1
 PEERS = ("pandas", "dlt")   # bench/peers.py
+PEERS_PYTHON = BENCH / ".venv" / "bin" / "python"   # their own venv (Makefile: bench/.venv)
 ONE_M, TEN_M = 1_000_000, 10_000_000
 
 
@@ -168,26 +169,27 @@ def run_ingest(feed: str, landing: Path, guard_mib: int, must_succeed: bool = Tr
     """bench/ingest_child.py in a child process, watched: killed if its RSS passes the guard.
     A run that ends in an error (a refused pull) raises, unless `must_succeed` is False: its
     result then holds the error."""
-    return _run_watched(f"ingest-{feed}", [str(BENCH / "ingest_child.py"), feed], landing,
-                        guard_mib, must_succeed)
+    return _run_watched(f"ingest-{feed}", [sys.executable, str(BENCH / "ingest_child.py"), feed],
+                        landing, guard_mib, must_succeed)
 
 
 def run_peer(peer: str, path: Path, dsn: str, landing: Path, guard_mib: int) -> dict:
-    """(p), (q): bench/peers.py loading the same file, watched like the ingest."""
-    import importlib.util
-
-    if peer == "dlt" and importlib.util.find_spec("dlt") is None:
-        return {"missing": "dlt is not installed (`make bench` installs bench/requirements.txt)"}
+    """(p), (q): bench/peers.py loading the same file in the peers' own venv (PEERS_PYTHON;
+    pandas, a runtime package too, runs without it), watched like the ingest."""
+    if peer == "dlt" and not PEERS_PYTHON.exists():
+        return {"missing": "dlt is not installed (`make bench` makes bench/.venv from"
+                           " bench/requirements.txt)"}
+    python = PEERS_PYTHON if PEERS_PYTHON.exists() else Path(sys.executable)
     work = landing / f"_bench_{peer}"
     work.mkdir(parents=True, exist_ok=True)
-    return _run_watched(peer, [str(BENCH / "peers.py"), peer, str(path), dsn, str(work)], landing,
-                        guard_mib)
+    return _run_watched(peer, [str(python), str(BENCH / "peers.py"), peer, str(path), dsn,
+                               str(work)], landing, guard_mib)
 
 
 def _run_watched(name: str, command: list[str], landing: Path, guard_mib: int,
                  must_succeed: bool = True) -> dict:
-    """`python <command…> <result.json>` in a child process; its JSON result, or how it was
-    aborted when its RSS passed the guard (the server is shared)."""
+    """`<command…> <result.json>` in a child process; its JSON result, or how it was aborted
+    when its RSS passed the guard (the server is shared)."""
     logs = landing / "_bench_logs"
     logs.mkdir(parents=True, exist_ok=True)
     out_path, err_path = logs / f"{name}.out", logs / f"{name}.err"
@@ -195,7 +197,7 @@ def _run_watched(name: str, command: list[str], landing: Path, guard_mib: int,
     start = time.perf_counter()
     sampled_peak, aborted = 0.0, None
     with open(out_path, "w") as out, open(err_path, "w") as err:
-        child = subprocess.Popen([sys.executable, *command, str(result_path)],
+        child = subprocess.Popen([*command, str(result_path)],
                                  stdout=out, stderr=err, env=os.environ.copy())
         while child.poll() is None:
             sampled_peak = max(sampled_peak, _rss_mib(child.pid))

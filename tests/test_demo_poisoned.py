@@ -43,6 +43,9 @@ def poison(zone: Path, outside: Path) -> dict[str, str]:
             "lending/vbsp_202405.xlsx": "the 'Tổng cộng' row",
             f"credit_funds/{FUND}_2024Q3.json": "unit is 'dong'",
             "annual_reports/bao_cao_nam_2022.csv": "headers are not the contract's",
+            "plan_targets/chi_tieu_2021.xlsx": "no target row below the headers",
+            "plan_targets/chi_tieu_2022.xlsx": "row 4 lacks the column(s) 'Mã chỉ tiêu'",
+            "plan_targets/chi_tieu_2023.xlsx": "the title's year 2022 (row 1) is not",
             # and the poison
             "tax/to_khai_202499.csv": "refused: a symbolic link",
             "tax/to_khai_202498.csv": "refused: not a regular file",
