@@ -597,6 +597,8 @@ def merge_batches(feed_name: str, batch_ids: list[int]) -> list[int]:
 def merge_into_core(feed_name: str, batch_id: int) -> bool:
     """Apply the staged batch to core in one transaction; False if it was already merged or
     was rejected."""
+    from htx import marts_incremental
+
     feed = FEEDS[feed_name]
     with db.transaction() as conn, conn.cursor() as cur:
         # One merge per feed at a time: history is recomputed across batches.
@@ -608,6 +610,7 @@ def merge_into_core(feed_name: str, batch_id: int) -> bool:
             return False
         if status != "staged":
             raise RuntimeError(f"batch {batch_id} is {status!r}, not staged: run validate first")
+        marts_incremental.record_merge(cur, feed.name, batch_id)   # before: it reads what goes
         db.run_sql_file(cur, feed.merge_sql, {"batch_id": batch_id})
         if feed.cursor_field:
             _advance_cursor(cur, feed, batch_id)
