@@ -5,8 +5,8 @@
 -- the same transaction — so a refresh that fails leaves them for the next one.
 -- periods_from NULL: any period may have changed (a feed without a bound, a replay, reference
 -- data reloaded): the refresh rebuilds every period. 'infinity': the merge changed no period.
+-- No key: a record is never addressed alone (a refresh deletes every record it saw).
 CREATE TABLE audit.marts_change (
-    change_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     batch_id      bigint,        -- NULL: not a merge (a replay, reference data, this migration)
     feed          text   NOT NULL,
     periods_from  date,

@@ -152,10 +152,22 @@ def site_config(out: Path) -> dict:
     }
 
 
+def _copy_assets(target: Path) -> None:
+    """The vendored assets, copied with the modes the process's umask gives (owner-only under the
+    project's commands, htx.devenv) — not the repository's 0644/0755, which copytree keeps."""
+    for source in sorted(ASSETS_DIR.rglob("*")):
+        copy = target / source.relative_to(ASSETS_DIR)
+        if source.is_dir():
+            copy.mkdir(parents=True, exist_ok=True)
+        else:
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, copy)
+
+
 def make_offline(site: Path) -> int:
     """Copy the vendored assets into the site and point its pages at them; returns the number of
     pages rewritten. Raises NetworkAssetLeft when a page would still load from the network."""
-    shutil.copytree(ASSETS_DIR, site / VENDOR_DIR, dirs_exist_ok=True)
+    _copy_assets(site / VENDOR_DIR)
     pages = [p for p in site.rglob("*.html") if ".gx_project" not in p.relative_to(site).parts]
     for page in pages:
         text = _offline(page.read_text(encoding="utf-8"), site, page)
