@@ -35,9 +35,18 @@ migrate: $(VENV)/.installed
 export: $(VENV)/.installed
 	$(PY) -m htx export $(if $(START),--start $(START)) $(if $(END),--end $(END))
 
-## bench: the ingest and parse-time benchmarks, written to bench/results.md (BENCH_ROWS=… to choose sizes)
+## bench: the ingest and parse-time benchmarks, written to bench/results.md (BENCH_ROWS=… to choose sizes);
+## the peers measured beside the ingest (bench/peers.py: pandas, dlt) run in their own venv,
+## bench/.venv (bench/requirements.txt), so that their packages never change the runtime's
+## (dlt brings orjson, which plotly then uses for the reports' charts)
 BENCH_ROWS ?= 1000000 10000000
-bench: $(VENV)/.installed
+BENCH_VENV := bench/.venv
+$(BENCH_VENV)/.installed: bench/requirements.txt constraints.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt -c constraints.txt
+	touch $@
+
+bench: $(VENV)/.installed $(BENCH_VENV)/.installed
 	$(PY) bench/run.py
 	$(PY) bench/national.py --rows $(BENCH_ROWS)
 

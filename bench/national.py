@@ -1,4 +1,4 @@
-"""National-scale ingest benchmark (issue 7), written to bench/results.md ("national" section).
+"""National-scale ingest benchmark (issues 7 and 15), written to bench/results.md ("national" section).
 
 `python bench/national.py --rows 1000000 10000000` — for each size, in a fresh scratch database
 on the local server (dropped afterwards), on this machine:
@@ -8,7 +8,12 @@ on the local server (dropped afterwards), on this machine:
   (a) PostgreSQL's own COPY of the tax file into a TEMP text table — the floor;
   (b) the platform's full ingest of the same file: the tax feed DAG's four tasks (extract + land,
       validate + stage, merge, publish), timed per step, in a child process whose peak RSS is (e);
-  (c) the marts refresh over the registry and the tax rows;
+  (p), (q) the same file loaded by what a data engineer would otherwise write, on the same
+      server: pandas `read_csv` + `to_sql`, and a `dlt` pipeline (bench/peers.py);
+  (c) the marts refresh over the registry and the tax rows, full;
+  (f) after a VACUUM (ANALYZE) standing for the month's autovacuum, the next month's file (one
+      declaration per filer) through feed 2, then the marts refresh as the marts DAG runs it
+      after a feed run: incremental (htx.marts_incremental);
 then (d) the DAG-folder parse time, once. It writes one section with every size, the ratios and a
 verdict per target of the issue. Data files are generated once under bench/data/ (ignored by git)
 and reused; each run's landing zone there is deleted afterwards.
@@ -36,14 +41,18 @@ sys.path.insert(0, str(ROOT / "plugins"))
 sys.path.insert(0, str(BENCH))
 
 import report  # noqa: E402
-from national_data import COOPERATIVES, build_registry, tax_file  # noqa: E402
+from national_data import COOPERATIVES, build_registry, month_file, tax_file  # noqa: E402
 
 DATA = BENCH / "data"
 TARGET_RATIO_1M = 5           # (b) ≤ 5 × (a) at 1,000,000 rows
+TARGET_RATIO_10M = 6          # (b) ≤ 6 × (a) at 10,000,000 rows (issue 15)
 TARGET_RSS_MIB_10M = 1024     # peak RSS of (b) < 1 GiB at 10,000,000 rows
 TARGET_GROWTH_10M = 11        # (b) at 10M ≤ 11 × (b) at 1M
 TARGET_MARTS_S = 30
+TARGET_MARTS_AFTER_MONTH_S = 5   # (f) the incremental refresh after one monthly file (issue 15)
 TARGET_DAG_PARSE_S = 1
+PEERS = ("pandas", "dlt")   # bench/peers.py
+PEERS_PYTHON = BENCH / ".venv" / "bin" / "python"   # their own venv (Makefile: bench/.venv)
 ONE_M, TEN_M = 1_000_000, 10_000_000
 
 
@@ -61,10 +70,11 @@ def main(argv: list[str] | None = None) -> dict:
         files[rows] = tax_file(DATA, rows, registry, args.seed)
         print(f"tax file of {rows:,} rows: {files[rows].name}"
               f" ({time.perf_counter() - start:.1f} s)", flush=True)
+    month = month_file(DATA, registry, args.seed)
     sizes = []
     with registry_api(registry.items):
         for rows in args.rows:
-            sizes.append(measure_size(server, rows, files[rows], args.rss_guard_mib))
+            sizes.append(measure_size(server, rows, files[rows], month, args.rss_guard_mib))
             print(json.dumps(sizes[-1]), flush=True)
     from run import dag_parse_seconds
 
@@ -106,8 +116,9 @@ def registry_api(items: list[dict]):
         standin.stop()
 
 
-def measure_size(server, rows: int, path: Path, guard_mib: int) -> dict:
-    """Steps 0, (a), (b), (c) for one tax file, in a fresh scratch database."""
+def measure_size(server, rows: int, path: Path, month: Path, guard_mib: int) -> dict:
+    """Steps 0, (a), (b), (c) for one tax file, then (f) for the next month's file, in a fresh
+    scratch database."""
     from htx.dev import localpg
     from htx.migrate import migrate
 
@@ -124,7 +135,12 @@ def measure_size(server, rows: int, path: Path, guard_mib: int) -> dict:
         result["raw_copy_s"] = raw_copy_seconds(dsn, path)
         deliver(path, landing)
         result["ingest"] = run_ingest("tax_declarations", landing, guard_mib)
+        result["peers"] = {peer: run_peer(peer, path, dsn, landing, guard_mib) for peer in PEERS}
         result["marts"] = refresh_marts(dsn)
+        result["vacuum_s"] = vacuum(dsn)
+        deliver(month, landing, "to_khai_202412.csv")
+        result["month"] = run_ingest("tax_declarations", landing, guard_mib)
+        result["marts_after_month"] = refresh_marts(dsn, incremental=True)
     finally:
         localpg.drop_database(server, name)
         shutil.rmtree(landing, ignore_errors=True)
@@ -149,11 +165,28 @@ def raw_copy_seconds(dsn: str, path: Path) -> float:
         conn.close()
 
 
-def deliver(path: Path, landing: Path) -> None:
-    """The tax department's drop: the file appears as tax/to_khai_202410.csv (a hard link, so a
-    10M-row file is not copied before the measurement; a symbolic link would be refused, as any
-    link in a drop folder is)."""
-    target = landing / "tax" / "to_khai_202410.csv"
+def vacuum(dsn: str) -> float:
+    """What autovacuum does in the month between two monthly files (the refresh deletes and
+    rewrites millions of member rows; the members' BRIN index summarizes the new ones then):
+    done here at once, timed apart, so that (f) meets the tables as a month later."""
+    import psycopg2
+
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            start = time.perf_counter()
+            cur.execute("VACUUM (ANALYZE)")
+            return time.perf_counter() - start
+    finally:
+        conn.close()
+
+
+def deliver(path: Path, landing: Path, name: str = "to_khai_202410.csv") -> None:
+    """The tax department's drop: the file appears as tax/<name> (a hard link, so a 10M-row file
+    is not copied before the measurement; a symbolic link would be refused, as any link in a
+    drop folder is)."""
+    target = landing / "tax" / name
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)
     os.link(path, target)
@@ -163,15 +196,35 @@ def run_ingest(feed: str, landing: Path, guard_mib: int, must_succeed: bool = Tr
     """bench/ingest_child.py in a child process, watched: killed if its RSS passes the guard.
     A run that ends in an error (a refused pull) raises, unless `must_succeed` is False: its
     result then holds the error."""
+    return _run_watched(f"ingest-{feed}", [sys.executable, str(BENCH / "ingest_child.py"), feed],
+                        landing, guard_mib, must_succeed)
+
+
+def run_peer(peer: str, path: Path, dsn: str, landing: Path, guard_mib: int) -> dict:
+    """(p), (q): bench/peers.py loading the same file in the peers' own venv (PEERS_PYTHON;
+    pandas, a runtime package too, runs without it), watched like the ingest."""
+    if peer == "dlt" and not PEERS_PYTHON.exists():
+        return {"missing": "dlt is not installed (`make bench` makes bench/.venv from"
+                           " bench/requirements.txt)"}
+    python = PEERS_PYTHON if PEERS_PYTHON.exists() else Path(sys.executable)
+    work = landing / f"_bench_{peer}"
+    work.mkdir(parents=True, exist_ok=True)
+    return _run_watched(peer, [str(python), str(BENCH / "peers.py"), peer, str(path), dsn,
+                               str(work)], landing, guard_mib)
+
+
+def _run_watched(name: str, command: list[str], landing: Path, guard_mib: int,
+                 must_succeed: bool = True) -> dict:
+    """`<command…> <result.json>` in a child process; its JSON result, or how it was aborted
+    when its RSS passed the guard (the server is shared)."""
     logs = landing / "_bench_logs"
     logs.mkdir(parents=True, exist_ok=True)
-    out_path, err_path = logs / f"{feed}.out", logs / f"{feed}.err"
-    result_path = logs / f"{feed}.json"
+    out_path, err_path = logs / f"{name}.out", logs / f"{name}.err"
+    result_path = logs / f"{name}.json"
     start = time.perf_counter()
     sampled_peak, aborted = 0.0, None
     with open(out_path, "w") as out, open(err_path, "w") as err:
-        child = subprocess.Popen([sys.executable, str(BENCH / "ingest_child.py"), feed,
-                                  str(result_path)],
+        child = subprocess.Popen([*command, str(result_path)],
                                  stdout=out, stderr=err, env=os.environ.copy())
         while child.poll() is None:
             sampled_peak = max(sampled_peak, _rss_mib(child.pid))
@@ -186,7 +239,7 @@ def run_ingest(feed: str, landing: Path, guard_mib: int, must_succeed: bool = Tr
         return {"aborted": aborted, "peak_rss_mib": sampled_peak,
                 "seconds": time.perf_counter() - start}
     if child.returncode != 0 and (must_succeed or not result_path.exists()):
-        raise RuntimeError(f"{feed} ingest failed:\n{out_path.read_text()[-2000:]}\n"
+        raise RuntimeError(f"{name} failed:\n{out_path.read_text()[-2000:]}\n"
                            f"{err_path.read_text()[-3000:]}")
     return json.loads(result_path.read_text())
 
@@ -201,16 +254,16 @@ def _rss_mib(pid: int) -> float:
     return 0.0
 
 
-def refresh_marts(dsn: str) -> dict:
-    """(c): the refresh the marts DAG runs, the time of each model in it, and the sizes it
-    worked on."""
+def refresh_marts(dsn: str, incremental: bool = False) -> dict:
+    """(c): a full refresh; (f), `incremental`: the one the marts DAG runs after a feed run. The
+    time of each model in it, and the sizes it worked on."""
     import psycopg2
     from htx import marts
 
     models: dict[str, float] = {}
     start = time.perf_counter()
     with _timed_sql_files(models):
-        refreshed = marts.refresh(dsn=dsn)
+        refreshed = marts.refresh(dsn=dsn, incremental=incremental)
     seconds = time.perf_counter() - start
     conn = psycopg2.connect(dsn)
     try:
@@ -222,6 +275,7 @@ def refresh_marts(dsn: str) -> dict:
     finally:
         conn.close()
     return {"seconds": seconds, "models": models, "periods": refreshed["periods"],
+            "periods_recomputed": refreshed["periods_recomputed"],
             "indicator_rows": refreshed["indicator_rows"], "member_rows": members,
             "registry_states": states, "tax_rows": declarations}
 
@@ -261,7 +315,7 @@ def _load_before(sizes: list[dict]) -> str:
 def national_section(outcome: dict) -> list[str]:
     sizes, reg = outcome["sizes"], outcome["registry"]
     lines = [
-        "## National-scale ingest (issue 7)", "",
+        "## National-scale ingest (issues 7 and 15)", "",
         f"Measured {outcome['measured_at']} by `{outcome['command']}`; load average when it"
         f" started {outcome['load_average']} (the local PostgreSQL server is shared).", "",
         f"Data (`bench/national_data.py`, seeded): a registry of {reg['HTX']:,} cooperatives,"
@@ -311,18 +365,46 @@ def _measures_table(sizes: list[dict]) -> list[str]:
             lambda s: _seconds(s["ingest"])),
         *[row(f"&nbsp;&nbsp;(b): {n}", steps("ingest", n)) for n in step_names],
         row("**(b)/(a)**", lambda s: f"{_ratio(s):,.1f}" if _ratio(s) else "—"),
+        row("**(p)** pandas `read_csv` + `to_sql`, plain table (bench/peers.py) · /(a)",
+            lambda s: _peer(s, "pandas")),
+        row("**(q)** `dlt` pipeline into PostgreSQL (bench/peers.py) · /(a)",
+            lambda s: _peer(s, "dlt")),
+        row("&nbsp;&nbsp;peak RSS of (p) · (q)",
+            lambda s: " · ".join(f"{s['peers'][p]['peak_rss_mib']:,.0f} MiB"
+                                 if "peak_rss_mib" in s["peers"][p] else "—" for p in PEERS)),
         row("tax rows loaded / quarantined", loaded("ingest")),
         row("**(e)** peak RSS of (b)", lambda s: f"{s['ingest']['peak_rss_mib']:,.0f} MiB"),
-        row("**(c)** marts refresh", lambda s: f"{s['marts']['seconds']:,.2f} s"),
+        row("**(c)** marts refresh, full", lambda s: f"{s['marts']['seconds']:,.2f} s"),
         row("&nbsp;&nbsp;slowest mart models", _slowest_models),
         row("&nbsp;&nbsp;periods · indicator rows · member rows",
             lambda s: f"{s['marts']['periods']:,} · {s['marts']['indicator_rows']:,} ·"
                       f" {s['marts']['member_rows']:,}"),
+        row("`VACUUM (ANALYZE)` after (c), as autovacuum within the month",
+            lambda s: f"{s['vacuum_s']:,.2f} s" if "vacuum_s" in s else "—"),
+        row("next month's file (one declaration per filer) through feed 2",
+            lambda s: _seconds(s["month"]) if "month" in s else "—"),
+        row("**(f)** marts refresh after it, incremental (as the marts DAG runs it)",
+            lambda s: (f"{s['marts_after_month']['seconds']:,.2f} s"
+                       f" ({s['marts_after_month']['periods_recomputed']:,} of"
+                       f" {s['marts_after_month']['periods']:,} periods)")
+            if "marts_after_month" in s else "—"),
+        row("&nbsp;&nbsp;slowest mart models of (f)",
+            lambda s: _slowest_models(s, part="marts_after_month")
+            if "marts_after_month" in s else "—"),
     ]
 
 
-def _slowest_models(size: dict, count: int = 3) -> str:
-    models = sorted(size["marts"]["models"].items(), key=lambda m: -m[1])[:count]
+def _peer(size: dict, peer: str) -> str:
+    found = size["peers"][peer]
+    if "missing" in found:
+        return f"not measured: {found['missing']}"
+    if "aborted" in found:
+        return f"aborted ({found['aborted']})"
+    return f"{found['seconds']:,.2f} s · {found['seconds'] / size['raw_copy_s']:,.1f}×"
+
+
+def _slowest_models(size: dict, count: int = 3, part: str = "marts") -> str:
+    models = sorted(size[part]["models"].items(), key=lambda m: -m[1])[:count]
     return "<br>".join(f"`{name}` {seconds:,.1f} s" for name, seconds in models)
 
 
@@ -345,6 +427,9 @@ def _target_rows(sizes: list[dict], parse: list[float]) -> list[str]:
     ratio = _ratio(one) if one else None
     rows.append(f"| 1,000,000 rows: (b) ≤ {TARGET_RATIO_1M} × (a) |"
                 f" {_shown(ratio, '×')} | {report.verdict(ratio, TARGET_RATIO_1M)} |")
+    ratio = _ratio(ten) if ten else None
+    rows.append(f"| 10,000,000 rows: (b) ≤ {TARGET_RATIO_10M} × (a) |"
+                f" {_shown(ratio, '×')} | {report.verdict(ratio, TARGET_RATIO_10M)} |")
     rss = ten["ingest"]["peak_rss_mib"] if ten else None
     rss_verdict = report.verdict(rss, TARGET_RSS_MIB_10M, " MiB", strict=True)
     if ten and "aborted" in ten["ingest"]:
@@ -363,6 +448,10 @@ def _target_rows(sizes: list[dict], parse: list[float]) -> list[str]:
     rows.append(f"| marts refresh over national-scale data < {TARGET_MARTS_S} s{label} |"
                 f" {_shown(refresh, ' s', 2)} |"
                 f" {report.verdict(refresh, TARGET_MARTS_S, ' s', strict=True)} |")
+    after = largest.get("marts_after_month", {}).get("seconds") if largest else None
+    rows.append(f"| marts refresh after one monthly tax file < {TARGET_MARTS_AFTER_MONTH_S} s"
+                f"{label} | {_shown(after, ' s', 2)} |"
+                f" {report.verdict(after, TARGET_MARTS_AFTER_MONTH_S, ' s', strict=True)} |")
     median = sorted(parse)[len(parse) // 2] if parse else None
     rows.append(f"| all DAG files parse < {TARGET_DAG_PARSE_S} s (median of {len(parse)}) |"
                 f" {_shown(median, ' s', 3)} |"

@@ -6,7 +6,9 @@
     the pipeline must quarantine. Served by the stand-in API and loaded by the registrations feed.
   * `tax_file` — feed 2: a tax-declaration CSV of N rows whose taxpayers are the registry's
     cooperatives (plus a few codes the registry does not know, which the contract keeps as
-    unmatched), written row by row to disk: 10,000,000 rows are never held in memory.
+    unmatched), written row by row to disk: 10,000,000 rows are never held in memory;
+    `month_file`, the next month's file (one declaration per filer), for the marts refresh that
+    follows one monthly file.
 
 Tax codes carry one of 63 two-digit prefixes, one per province. Localities cannot: the reference
 data (include/reference/admin_units/) knows only Quảng Ninh's maps, so every entity's head office
@@ -192,6 +194,25 @@ def tax_file(folder: Path, rows: int, registry: Registry, seed: int = 7) -> Path
                 lines.clear()
         out.writelines(lines)
     partial.rename(path)
+    return path
+
+
+def month_file(folder: Path, registry: Registry, seed: int = 7) -> Path:
+    """The next monthly file, December 2024's: each filer's 01/GTGT for November 2024, one in 97
+    a supplementary declaration of its October (periods ending from October change)."""
+    path = folder / f"to_khai_202412_{registry.counts['HTX']}htx_s{seed}_v{GENERATOR_VERSION}.csv"
+    if path.exists():
+        return path
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        out.write(TAX_HEADER + "\n")
+        for i, code in enumerate(sorted(registry.filers)):
+            period, revision = ("10/2024", 1) if i % 97 == 0 else ("11/2024", 0)
+            revenue = rng.randint(1, 5 * 10**8)
+            out.write(f"{code};{registry.names[code]};01/GTGT;{period};{revision};"
+                      f"{rng.randint(1, 20):02d}/12/2024;{_vn_number(revenue)};;"
+                      f"{_vn_number(revenue // 10)}\n")
     return path
 
 

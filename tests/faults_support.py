@@ -29,7 +29,7 @@ WAIT_S = 60  # how long a condition may take to arrive before the test gives up 
 # Columns filled from the clock: they differ between any two runs, faulted or not. (A delivery's
 # (size, mtime) fingerprint does not: every file is dropped long before a run lists it, `drop`.)
 VOLATILE = {"started_at", "finished_at", "landed_at", "checked_at", "quarantined_at",
-            "refreshed_at", "applied_at"}
+            "refreshed_at", "applied_at", "recorded_at"}
 SNAPSHOT_SCHEMAS = ("staging", "core", "quarantine", "mart", "audit")
 
 

@@ -5,8 +5,10 @@ files load, bad rows quarantined with theirs, corrected re-sends replacing their
 re-runs changing nothing, and the marts reproducing every figure of the seed document.
 """
 import os
+import random
 import secrets
 import uuid
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -162,3 +164,21 @@ def test_corrected_resends_supersede_and_the_marts_reproduce_the_seed(province):
         run_dag(feed.dag_id)
     run_dag("htx_plan_marts")
     assert mart_snapshot(dsn) == before
+
+
+def test_a_tax_file_refreshes_only_its_periods_as_a_full_rebuild_would(province):
+    """Issue 15 §Marts, on the sample: after a December tax file (November's declarations and an
+    amendment of August) the marts recompute only the periods ending from August 2024, and equal
+    a full rebuild (a generated province: tests/test_marts_incremental.py)."""
+    from test_marts_incremental import refreshed_as_a_full_rebuild, tax_file
+
+    dsn, landing, _ = province
+    filers = [code for (code,) in query(dsn, "SELECT DISTINCT entity_code FROM core.registry_current"
+                                             " WHERE entity_type = 'HTX' ORDER BY 1 LIMIT 40")]
+    (landing / "tax" / "to_khai_202412.csv").write_bytes(tax_file(
+        random.Random(15), date(2024, 12, 1), (filers, ["11/2024"], 0), (filers[:5], ["08/2024"], 1)))
+    run_dag(FEEDS["tax_declarations"].dag_id)
+    done = refreshed_as_a_full_rebuild(dsn)
+    assert done["periods_recomputed"] == query(
+        dsn, "SELECT count(*) FROM mart.reporting_period WHERE period_end >= '2024-08-01'")[0][0]
+    assert 0 < done["periods_recomputed"] < done["periods"]

@@ -212,6 +212,29 @@ def test_a_rule_sql_cannot_express_keeps_the_feed_on_the_python_path(expectation
         bulk.compile_suite({"expectations": [expectation]}, set(parser.COLUMNS))
 
 
+def test_both_readers_merge_the_same_rows_and_the_same_latest_versions(warehouse, landing,
+                                                                      monkeypatch):
+    """The database reader flags each declaration's best version in the file as it stages it;
+    the parser's rows get theirs in the merge: core ends the same either way."""
+    repeats = [f"5701001057;HTX Hoa Mai;01/GTGT;09/2024;{rev};{day}/10/2024;{rev}.000;;0"
+               for rev, day in ((0, 15), (2, 16), (1, 20), (2, 16), (0, 25))]
+    raw = ("\n".join([HEADER, *EDGE_ROWS, *repeats]) + "\n").encode()
+    merged = []
+    for name, bulk_min_bytes in (("tax/to_khai_202410.csv", 1 << 62), ("tax/to_khai_202411.csv", 0)):
+        stage(warehouse, raw, name, bulk_min_bytes, monkeypatch)
+        (batch,) = query(warehouse, "SELECT max(batch_id) FROM audit.load_batch")[0]
+        assert pipeline.merge_into_core(FEED.name, batch)
+        merged.append(query(warehouse, "SELECT source_row, tax_code, form_code, period_start,"
+                                       " revision, filed_on, revenue_vnd, is_latest"
+                                       " FROM core.tax_declaration ORDER BY source_row"))
+        query(warehouse, "DELETE FROM core.tax_declaration")
+    python_rows, database_rows = merged
+    assert database_rows == python_rows
+    latest = [row[0] for row in python_rows if row[7] and row[1] == "5701001057"
+              and row[3].isoformat() == "2024-09-01"]
+    assert latest == [len(EDGE_ROWS) + 5]   # Lần nộp 2 filed on the 16th: the later of its two rows
+
+
 # --- line ends and row lengths: read the same, or rejected the same (never a crash) ----------
 
 ROW_LIMIT = 128 * 1024   # limits.CSV_LINE_CHARS, as `make demo` runs it

@@ -25,7 +25,7 @@ from test_credit_fund_reports_merge import HUNG_DAO, MAO_KHE, load, registry_unt
 from test_registry_history import new_code, pulls, state  # noqa: F401  (pulls: a fixture)
 from test_support_lending_core import C, contract, registry_reaching, stage_and_merge
 from test_support_lending_parser import A, B, report_bytes
-from test_tax_declarations_marts import declaration, registry_state
+from test_tax_declarations_marts import declaration, merge_declarations, registry_state
 from test_tax_declarations_merge import csv_bytes, deliver, suite, vat  # noqa: F401  (suite)
 
 M = 10**6
@@ -135,6 +135,7 @@ def test_a_declaration_amended_twice_counts_in_its_second_amendment_only(warehou
     declaration(warehouse, h1, cit, "2023", 1, "20/04/2024", 9 * M, 200 * M)
     declaration(warehouse, h1, cit, "2023", 2, "20/05/2024", 9 * M, -30 * M)
     declaration(warehouse, h2, cit, "2023", 0, "25/03/2024", 9 * M, 50 * M)
+    merge_declarations(warehouse)
     marts.refresh(dsn=warehouse)
     end = "2024-09-30"
     assert value(warehouse, "HTX_TAX_ACTIVE", end) == 2

@@ -255,6 +255,11 @@ def test_the_local_stack_gives_the_dags_their_own_login(tmp_path):
     "CREATE SCHEMA made_by_the_loader",
     "DROP TABLE core.registration_state",
     "ALTER TABLE mart.plan_indicator ADD COLUMN x int",
+    "CREATE TABLE core_batch.made_by_the_loader (x int)",
+    "ALTER TABLE core.tax_declaration DETACH PARTITION core_batch.tax_declaration_00000001",
+    "CREATE TABLE core.tax_declaration_99 PARTITION OF core.tax_declaration FOR VALUES IN (99)",
+    "SELECT core.tax_declaration_create_partition(99, 'made_by_the_loader')",
+    "SELECT core.tax_declaration_check_batch(1, ARRAY['staged'])",
 ])
 def test_the_loader_cannot_change_reference_data_the_ledger_or_the_schema(province, statement):
     _, loader, _, _ = province
@@ -343,3 +348,73 @@ def test_the_masking_hides_all_but_the_first_three_and_last_two_characters(wareh
                    ("022090001234", "123456", "12345", None))
     assert masked == [("022*******34",), ("123*56",), ("*****",), (None,)]
     assert re.fullmatch(r"022\*{7}34", masked[0][0])
+
+
+# --- the partition DDL the loader may have done for it (migration 0070) --------------------
+
+PARTITION_FUNCTIONS = ("tax_declaration_unstage_batch", "tax_declaration_open_batch",
+                       "tax_declaration_attach_batch", "tax_declaration_drop_batch")
+
+
+def test_the_partition_functions_run_as_their_owner_with_a_fixed_search_path(province):
+    dsn, _, _, _ = province
+    found = query(dsn, "SELECT p.proname, p.prosecdef, p.proconfig, pg_get_userbyid(p.proowner)"
+                       " FROM pg_proc AS p WHERE p.pronamespace = 'core'::regnamespace"
+                       " AND p.proname = ANY(%s) ORDER BY 1", (list(PARTITION_FUNCTIONS),))
+    assert sorted(name for name, *_ in found) == sorted(PARTITION_FUNCTIONS)
+    owner = query(dsn, "SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'core'")
+    for _, definer, config, function_owner in found:
+        assert definer and config == ["search_path=pg_catalog, pg_temp"]
+        assert [(function_owner,)] == owner                    # the migration owner
+    # Only the loader may call them; analysts and everyone else may not.
+    assert query(dsn, "SELECT DISTINCT grantee FROM information_schema.routine_privileges"
+                      " WHERE routine_schema = 'core' AND routine_name = ANY(%s)"
+                      " AND grantee <> pg_get_userbyid((SELECT nspowner FROM pg_namespace"
+                      " WHERE nspname = 'core'))", (list(PARTITION_FUNCTIONS),)) == [("htx_loader",)]
+
+
+@pytest.mark.parametrize("function", PARTITION_FUNCTIONS)
+def test_an_analyst_cannot_call_the_partition_functions(province, function):
+    _, _, analyst, _ = province
+    assert refused(analyst, f"SELECT core.{function}(1)")
+
+
+@pytest.mark.parametrize("function", PARTITION_FUNCTIONS)
+def test_the_partition_functions_act_on_tax_batches_only(province, function):
+    """Another feed's batch (the registry's), a batch that does not exist, a negative id: refused
+    before any DDL. Names cannot be passed at all: a batch id is the only argument."""
+    dsn, loader, _, batches = province
+    for batch in (*batches, 999_999_999, -1):
+        assert refused(loader, f"SELECT core.{function}({batch})")
+    with pytest.raises(psycopg2.errors.InvalidTextRepresentation):
+        query(loader, f"SELECT core.{function}('1; DROP TABLE core.registration_state')")
+    assert query(dsn, "SELECT count(*) FROM core.registration_state") == [(3,)]
+
+
+def test_the_partition_functions_touch_their_own_tables_whatever_the_callers_search_path(province):
+    """A loader session that puts look-alike tables first on its search path (its own temporary
+    schema) changes nothing: every name the functions use is schema-qualified."""
+    dsn, loader, _, _ = province
+    (batch,) = query(loader, "INSERT INTO audit.load_batch (feed, batch_key, source_object)"
+                             " VALUES ('tax_declarations', %s, 'tax/to_khai_202401.csv')"
+                             " RETURNING batch_id", (uuid.uuid4().hex,))[0]
+    staged = f"tax_declaration_{batch:08d}_staged"
+    conn = psycopg2.connect(loader)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(sql.SQL("CREATE TEMP TABLE {} (x int); CREATE TEMP TABLE tax_declarations"
+                                " (x int); SET search_path = pg_temp, core, staging").format(
+                sql.Identifier(staged)))
+            cur.execute("SELECT core.tax_declaration_open_batch(%s)", (batch,))
+            cur.execute("SELECT n.nspname FROM pg_inherits AS i JOIN pg_class AS c"
+                        " ON c.oid = i.inhrelid JOIN pg_namespace AS n ON n.oid = c.relnamespace"
+                        " WHERE i.inhparent = 'staging.tax_declarations'::regclass"
+                        " AND c.relname = %s", (staged,))
+            assert cur.fetchall() == [("core_batch",)]
+            cur.execute("SELECT core.tax_declaration_drop_batch(%s)", (batch,))
+            cur.execute(sql.SQL("SELECT count(*) FROM pg_temp.{}").format(sql.Identifier(staged)))
+            assert cur.fetchone() == (0,)                      # its own table is still there
+            cur.execute("SELECT to_regclass(%s)", (f"core_batch.{staged}",))
+            assert cur.fetchone() == (None,)
+    finally:
+        conn.close()

@@ -1,4 +1,4 @@
-"""Streaming ingest (issue 7): delivered files are hashed, landed and parsed in chunks, so memory
+"""Streaming ingest (issues 7, 15): delivered files are landed (and hashed on the way) and parsed in chunks, so memory
 does not grow with file size, with exactly the results of reading them whole; files already
 loaded and untouched since are skipped without being read.
 
@@ -144,13 +144,18 @@ def test_a_damaged_utf8_file_is_named_by_line_and_offset_even_across_chunks():
 @pytest.mark.parametrize("path", TAX_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_a_landed_file_read_as_a_stream_parses_as_the_whole_file_did(path, tmp_path):
     zone = LandingZone(str(tmp_path))
-    landed = zone.land_file("tax_declarations", 1, _as_store_path(path), sha256_of(
-        _as_store_path(path)))
+    landed = land(zone, 1, _as_store_path(path))
     expected = outcome(lambda: parse_whole_file(path.read_bytes(), landed.url))
     with zone.open(landed.url) as stream:
         assert outcome(lambda: list(tax.parse_object(stream, landed.url))) == expected
         assert not stream.closed   # the stream is the caller's: left open for it to close
     assert outcome(lambda: list(tax.parse_object(path.read_bytes(), landed.url))) == expected
+
+
+def land(zone: LandingZone, batch_id: int, source):
+    """A delivered file landed as extract lands it: received (copied, hashed), kept."""
+    with zone.receive("tax_declarations", source) as received:
+        return received.keep(batch_id)
 
 
 def _as_store_path(path: Path):
@@ -197,27 +202,63 @@ def test_a_landed_file_is_the_delivered_bytes_under_their_sha256(tmp_path):
     delivered.write_bytes(os.urandom(3 * landing_module.CHUNK_BYTES + 123))   # and a remainder
     zone = LandingZone(tmp_path.as_uri())
     (delivery,) = zone.deliveries("tax/*.csv")
-    digest = sha256_of(delivery.path)
-    assert digest == hashlib.sha256(delivered.read_bytes()).hexdigest()
-    landed = zone.land_file("tax_declarations", 3, delivery.path, digest)
+    digest = hashlib.sha256(delivered.read_bytes()).hexdigest()
+    landed = land(zone, 3, delivery.path)
     assert (landed.sha256, landed.size_bytes) == (digest, delivered.stat().st_size)
     with zone.open(landed.url) as stream:
         assert stream.read() == delivered.read_bytes()
     assert landed.url.endswith(f"/batch-00000003/to_khai_202409.{digest[:12]}.csv")
     assert (delivery.relative, delivery.size_bytes) == ("tax/to_khai_202409.csv",
                                                         delivered.stat().st_size)
+    assert list((tmp_path / "_landed").rglob("*.part")) == []   # no copy left behind
 
 
-def test_a_file_rewritten_between_hashing_and_landing_is_not_landed(tmp_path):
+def test_a_copy_not_kept_is_deleted(tmp_path):
     delivered = tmp_path / "to_khai_202409.csv"
     delivered.write_bytes(b"version 1\n")
     zone = LandingZone(str(tmp_path))
     (delivery,) = zone.deliveries("*.csv")
-    digest = sha256_of(delivery.path)
-    delivered.write_bytes(b"version 2\n")
-    with pytest.raises(DeliveryChanged, match="^changed while .* — .*to_khai_202409.csv$"):
-        zone.land_file("tax_declarations", 1, delivery.path, digest)
-    assert list((tmp_path / "_landed").rglob("*.csv")) == []
+    with zone.receive("tax_declarations", delivery.path) as received:
+        assert received.sha256 == hashlib.sha256(b"version 1\n").hexdigest()
+    assert [p for p in (tmp_path / "_landed").rglob("*") if p.is_file()] == []
+
+
+class RewrittenWhileCopied:
+    """A delivered file its source rewrites after the landing read its first chunk."""
+
+    protocol = "memory"   # not a local disk: read through open(), as an object store's file
+
+    def __init__(self, path):
+        self.path, self.name = path, path.name
+
+    def __str__(self):
+        return str(self.path)
+
+    def stat(self):
+        return self.path.stat()
+
+    def open(self, mode):
+        reader = self.path.open(mode)
+        real_read = reader.read
+
+        def read(size=-1):
+            chunk = real_read(size)
+            if chunk:
+                self.path.write_bytes(b"version 2, longer\n")
+            return chunk
+
+        reader.read = read
+        return reader
+
+
+def test_a_file_rewritten_while_it_is_landed_is_not_landed(tmp_path):
+    delivered = tmp_path / "to_khai_202409.csv"
+    delivered.write_bytes(b"version 1\n")
+    zone = LandingZone(str(tmp_path))
+    with pytest.raises(DeliveryChanged, match="^changed while it was being landed .* — .*to_khai_202409.csv$"):
+        with zone.receive("tax_declarations", RewrittenWhileCopied(delivered)):
+            pass
+    assert [p for p in (tmp_path / "_landed").rglob("*") if p.is_file()] == []
 
 
 # --- memory: bounded, whatever the file's size ----------------------------------------------
@@ -263,11 +304,9 @@ def test_hashing_and_landing_a_large_file_take_bounded_memory(large_files, tmp_p
     path, _ = large_files["utf-8", LARGE_MB]
     source = _as_store_path(path)
     zone = LandingZone(str(tmp_path))
-    digest, hashing = peak_python_memory(lambda: sha256_of(source))
-    landed, copying = peak_python_memory(lambda: zone.land_file("tax_declarations", 1, source,
-                                                                digest))
+    landed, landing = peak_python_memory(lambda: land(zone, 1, source))
     assert landed.size_bytes == path.stat().st_size > LARGE_MB * 1_000_000
-    assert max(hashing, copying) < MEMORY_BOUND, (hashing, copying)
+    assert landing < MEMORY_BOUND, landing
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "cp1258"])
@@ -278,7 +317,7 @@ def test_parsing_a_large_landed_file_takes_memory_independent_of_its_size(large_
     for megabytes in (5, LARGE_MB):
         path, rows = large_files[encoding, megabytes]
         source = _as_store_path(path)
-        landed = zone.land_file("tax_declarations", megabytes, source, sha256_of(source))
+        landed = land(zone, megabytes, source)
 
         def parse():
             with zone.open(landed.url) as stream:
@@ -313,15 +352,15 @@ def deliver(landing_dir: Path, name: str, raw: bytes | Path, age_s: float = 3600
 
 @pytest.fixture
 def hashed(monkeypatch):
-    """The relative paths extract hashed (the real hashing, counted)."""
+    """The delivered files extract read (received: copied and hashed; the real one, counted)."""
     calls = []
-    real = landing_module.sha256_of
+    real = LandingZone.receive
 
-    def counting(path):
+    def counting(zone, feed, path):
         calls.append(str(path))
-        return real(path)
+        return real(zone, feed, path)
 
-    monkeypatch.setattr(landing_module, "sha256_of", counting)
+    monkeypatch.setattr(LandingZone, "receive", counting)
     return calls
 
 

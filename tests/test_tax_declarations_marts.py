@@ -8,7 +8,7 @@ import pytest
 from psycopg2 import sql
 
 from conftest import query
-from htx import marts
+from htx import db, marts
 from htx.feeds import tax_declarations as parser
 
 H1, H2, H3, H4, H5 = "5701001057", "5701001064", "5701001071", "5701001089", "5701001096"
@@ -29,17 +29,37 @@ def registry_state(dsn, code, *, entity_type="HTX", registered="2020-01-01", sta
 
 
 def declaration(dsn, code, form, period, revision, filed, revenue=None, profit=None):
-    """A core row as the merge would write it, converted by the contract parser."""
+    """A declaration converted by the contract parser, staged in the test's one delivery (core
+    gets it from the merge, as every declaration: merge_declarations)."""
     fields = [code, f"HTX {code}", form, period, str(revision), filed,
               "" if revenue is None else str(revenue), "" if profit is None else str(profit), "0"]
     row = parser.parse_fields(fields, list(parser.HEADERS.values()), "test", 1)
     assert not row.failures
-    columns = [*parser.COLUMNS, "batch_id", "source_object", "source_file", "source_row"]
-    statement = sql.SQL("INSERT INTO core.tax_declaration ({}) VALUES ({})").format(
+    columns = [*parser.COLUMNS, "batch_id", "source_object", "source_row"]
+    statement = sql.SQL("INSERT INTO staging.tax_declarations ({}) VALUES ({})").format(
         sql.SQL(", ").join(map(sql.Identifier, columns)),
         sql.SQL(", ").join(sql.Placeholder() * len(columns)))
-    query(dsn, statement, [*(row.values[c] for c in parser.COLUMNS), 1, "test", "tax/test.csv",
+    query(dsn, statement, [*(row.values[c] for c in parser.COLUMNS), delivery_batch(dsn), "test",
                            next(_rows)])
+
+
+def delivery_batch(dsn) -> int:
+    """The one tax delivery of the test (tax/test.csv), opened on first use."""
+    query(dsn, "INSERT INTO audit.load_batch (feed, batch_key, source_object)"
+               " VALUES ('tax_declarations', 'test', 'tax/test.csv') ON CONFLICT DO NOTHING")
+    return query(dsn, "SELECT batch_id FROM audit.load_batch WHERE batch_key = 'test'")[0][0]
+
+
+def merge_declarations(dsn):
+    """The delivery staged by declaration(), merged into core by the feed's merge."""
+    batch = delivery_batch(dsn)
+    query(dsn, "UPDATE audit.load_batch SET status = 'staged' WHERE batch_id = %s", (batch,))
+    conn = db.connect(dsn)
+    try:
+        with conn, conn.cursor() as cur:
+            db.run_sql_file(cur, "merge/tax_declarations.sql", {"batch_id": batch})
+    finally:
+        conn.close()
 
 
 @pytest.fixture
@@ -77,6 +97,7 @@ def warehouse_with_tax(warehouse):
     declaration(dsn, U, cit, "2023", 0, "25/03/2024", 9 * M, 5000 * M)
     declaration(dsn, H1, cit, "2024", 0, "25/03/2025", 9 * M, 60 * M)
     declaration(dsn, H4, cit, "2022", 0, "25/03/2023", 9 * M, 70 * M)
+    merge_declarations(dsn)
     marts.refresh(dsn=dsn)
     return dsn
 

@@ -174,3 +174,59 @@ def test_bad_rows_are_quarantined_with_reasons_and_every_row_is_accounted_for(wa
     record = query(warehouse, "SELECT record ->> 'Ngày nộp', failures -> 0 ->> 'rule'"
                               " FROM quarantine.tax_declarations WHERE source_row = 4")
     assert record == [("31/02/2024", "is_date")]
+
+
+# --- the latest versions, kept by the merge (migration 0070) -------------------------------
+
+def latest_by_rule(dsn):
+    """The latest version of every declaration, worked out from scratch by the rule: what the
+    rows the merge flags must always be."""
+    return query(dsn, "SELECT DISTINCT ON (tax_code, form_code, period_kind, period_start)"
+                      " batch_id, source_row FROM core.tax_declaration"
+                      " ORDER BY tax_code, form_code, period_kind, period_start, revision DESC,"
+                      " filed_on DESC, batch_id DESC, source_object DESC, source_row DESC")
+
+
+def flagged_latest(dsn):
+    return query(dsn, "SELECT batch_id, source_row FROM core.tax_declaration_latest"
+                      " ORDER BY tax_code, form_code, period_kind, period_start")
+
+
+def test_the_flagged_latest_versions_follow_every_delivery_resend_and_deletion(warehouse, suite):
+    august = "tax/to_khai_202408.csv"
+    first = deliver(warehouse, august, csv_bytes(
+        vat(A, "07/2024", 2, "12/08/2024", "300"), vat(A, "07/2024", 0, "10/08/2024", "100"),
+        vat(B, "07/2024", 0, "10/08/2024", "10"), vat(C, "07/2024", 1, "10/08/2024", "1")), suite)
+    assert flagged_latest(warehouse) == latest_by_rule(warehouse)
+    september = deliver(warehouse, "tax/to_khai_202409.csv", csv_bytes(
+        vat(A, "07/2024", 1, "20/09/2024", "200"),     # loses to the August file's Lần nộp 2
+        vat(B, "07/2024", 0, "10/08/2024", "11"),      # a full tie: the later batch wins
+        vat(C, "07/2024", 0, "20/09/2024", "2")), suite)
+    assert flagged_latest(warehouse) == latest_by_rule(warehouse)
+    assert query(warehouse, "SELECT tax_code, batch_id, revision FROM core.tax_declaration_latest"
+                            " ORDER BY 1") == [(A, first, 2), (B, september, 0), (C, first, 1)]
+    # August re-sent without A's Lần nộp 2 and without C: September's versions take over.
+    resent = deliver(warehouse, august, csv_bytes(vat(A, "07/2024", 0, "10/08/2024", "100"),
+                                                  vat(B, "07/2024", 0, "10/08/2024", "12")), suite)
+    assert flagged_latest(warehouse) == latest_by_rule(warehouse)
+    assert query(warehouse, "SELECT tax_code, batch_id, revision FROM core.tax_declaration_latest"
+                            " ORDER BY 1") == [(A, september, 1), (B, resent, 0), (C, september, 0)]
+    # Rows deleted outside the merge (as replay and revalidation do): the best left takes over.
+    query(warehouse, "DELETE FROM core.tax_declaration WHERE batch_id = %s", (september,))
+    assert flagged_latest(warehouse) == latest_by_rule(warehouse)
+    assert query(warehouse, "SELECT tax_code, batch_id FROM core.tax_declaration_latest"
+                            " ORDER BY 1") == [(A, resent), (B, resent)]
+
+
+def test_each_delivery_is_one_partition_and_a_resend_drops_its_predecessor(warehouse, suite):
+    first = deliver(warehouse, "tax/to_khai_202408.csv",
+                    csv_bytes(vat(A, "07/2024", 0, "15/08/2024", "1")), suite)
+    other = deliver(warehouse, "tax/to_khai_202409.csv",
+                    csv_bytes(vat(A, "08/2024", 0, "15/09/2024", "1")), suite)
+    resent = deliver(warehouse, "tax/to_khai_202408.csv",
+                     csv_bytes(vat(A, "07/2024", 0, "15/08/2024", "2")), suite)
+    partitions = query(warehouse, "SELECT c.relname FROM pg_inherits AS i"
+                                  " JOIN pg_class AS c ON c.oid = i.inhrelid"
+                                  " WHERE i.inhparent = 'core.tax_declaration'::regclass ORDER BY 1")
+    assert partitions == [(f"tax_declaration_{b:08d}",) for b in sorted((other, resent))]
+    assert first not in {b for (b,) in query(warehouse, "SELECT batch_id FROM core.tax_declaration")}

@@ -1,6 +1,8 @@
 """A miniature national run, end to end on the real local PostgreSQL: two sizes, each in its own
 scratch database (dropped afterwards), the registry loaded through feed 1 from the stand-in API,
-the tax file through feed 2, the marts refreshed, one section written with both sizes."""
+the tax file through feed 2 and through the peers (pandas, dlt when `make bench` installed it),
+the marts refreshed, the next month's file loaded and the marts refreshed incrementally, one
+section written with both sizes."""
 from __future__ import annotations
 
 import psycopg2
@@ -41,12 +43,21 @@ def test_two_sizes_measured_and_written_in_one_section(tmp_path, monkeypatch):
                                                 "publish"}
         assert 50 < size["ingest"]["peak_rss_mib"] < 8192
         assert size["marts"]["tax_rows"] == size["rows"] and size["marts"]["periods"] > 0
+        (month,) = size["month"]["published"]                     # the next month's file
+        assert month["rows_loaded"] == outcome["registry"]["filers"]
+        after = size["marts_after_month"]                           # refreshed incrementally
+        assert after["tax_rows"] == size["rows"] + month["rows_loaded"]
+        assert 0 < after["periods_recomputed"] < after["periods"]
         assert size["raw_copy_s"] > 0
+        assert size["peers"]["pandas"]["rows"] == size["rows"]       # the same file, whole
+        dlt = size["peers"]["dlt"]
+        assert dlt.get("rows") == size["rows"] or "bench/requirements.txt" in dlt["missing"]
     assert _bench_databases() == before                            # scratch databases dropped
     assert not list((tmp_path / "data").glob("landing-*"))         # and their landing zones
 
     text = results.read_text()
     assert "| measure | 600 rows | 1,500 rows |" in text
     assert "(b)/(a)" in text and "peak RSS" in text and "marts refresh" in text
+    assert "pandas `read_csv` + `to_sql`" in text and "`dlt` pipeline" in text
     assert "| 1,000,000 rows: (b) ≤ 5 × (a) | — | not measured in this run |" in text
     assert "Why (written by hand)" in text

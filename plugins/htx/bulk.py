@@ -23,6 +23,7 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 
 from htx import db, limits
 from htx.feeds.common import Failure, RejectedObject, jsonable
@@ -138,11 +139,7 @@ def stage_file(cur, feed, parser, batch_id: int, url: str, zone) -> BulkResult:
 
     rules = compile_suite(load_suite(feed.name), set(parser.COLUMNS + parser.CHECK_COLUMNS))
     with zone.open(url) as stream:
-        encoding = parser.detect_encoding(stream, url)   # leaves the stream where it was
-        columns = _read_header(stream, parser, encoding, url)
-        stream.seek(0)
-        _refuse_divergent_csv(stream, url)
-        stream.seek(0)
+        columns, encoding = _read_header(stream, parser, url)
         _copy_raw(cur, stream, columns, parser, encoding, url)
     messages = {f"m_{column}": message for column, message in parser.PARSE_MESSAGES.items()}
     _type_and_check(cur, feed, rules, messages)
@@ -150,19 +147,53 @@ def stage_file(cur, feed, parser, batch_id: int, url: str, zone) -> BulkResult:
     if rows_in == 0:
         raise RejectedObject(url, parser.EMPTY_DELIVERY)
     critical = sum(1 << r.bit for r in rules if r.severity == "critical")
-    loaded = _stage_good_rows(cur, feed, parser, batch_id, url, critical)
+    loaded = _stage_good_rows(cur, feed, batch_id, url, critical)
     quarantined = _quarantine_bad_rows(cur, feed, parser, rules, batch_id, url, critical)
     return BulkResult(rows_in, loaded, quarantined, tallies)
 
 
-def _read_header(stream, parser, encoding: str, url: str) -> list[str]:
+def unstage(cur, feed, batch_id: int) -> None:
+    """Forget what an earlier staging of the batch by the database left besides staged rows."""
+    if feed.bulk_sql is not None:
+        db.run_sql_file(cur, _companion_sql(feed, "unstage"), {"batch_id": batch_id})
+
+
+def _companion_sql(feed, step: str) -> Path:
+    """A step of the feed's database reader beside its transform: `<transform>_<step>.sql`."""
+    return feed.bulk_sql.with_name(f"{feed.bulk_sql.stem}_{step}.sql")
+
+
+def _read_header(stream, parser, url: str) -> tuple[list[str], str]:
+    """The column order, and the encoding the header line shows. The whole file's encoding is
+    decided while COPY reads it (_copy_raw); a header the contract refuses is reported after the
+    file's encoding problems, as the parser reports them."""
     longest = limits.CSV_LINE_CHARS.value()
     first = stream.readline(longest + 1)
     if b"\r" in first.removesuffix(b"\r\n"):
         raise NotBulkLoadable(f"a CR alone ends a line — {url}")
     if len(first) > longest:
         raise NotBulkLoadable(f"the header line is {longest:,} bytes or longer — {url}")
-    text = unicodedata.normalize("NFC", first.decode(encoding)).rstrip("\r\n")
+    encoding = _encoding_of(first)
+    try:
+        return _header_columns(first, parser, encoding, url), encoding
+    except RejectedObject:
+        stream.seek(0)
+        encoding = parser.detect_encoding(stream, url)
+        return _header_columns(first, parser, encoding, url), encoding
+
+
+def _encoding_of(line: bytes) -> str:
+    if line.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        line.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "cp1258"
+
+
+def _header_columns(first: bytes, parser, encoding: str, url: str) -> list[str]:
+    text = unicodedata.normalize("NFC", first.decode(encoding, "replace")).rstrip("\r\n")
     try:
         header = next(csv.reader(io.StringIO(text), delimiter=parser.DELIMITER, quotechar='"'),
                       None)
@@ -172,25 +203,49 @@ def _read_header(stream, parser, encoding: str, url: str) -> list[str]:
     return parser.check_header(header if first else None, url)
 
 
-def _refuse_divergent_csv(stream, url: str) -> None:
-    """Files the two CSV readers might read differently go to the Python parser. Read in
-    SCAN_BYTES pieces, each with the unfinished line before it (shorter than the line limit)."""
-    longest = limits.CSV_LINE_CHARS.value()
-    carry = b""
-    while chunk := stream.read(SCAN_BYTES):
-        window = carry + chunk
-        if b"\\" in window and b"\\." in window:   # a byte first: found far faster than a pair
-            raise NotBulkLoadable(f"holds a '\\.' sequence (COPY's end-of-data marker) — {url}")
-        if b'"' in window and (_MID_FIELD_QUOTE.search(window) or _quoted_line_break(window)):
-            raise NotBulkLoadable(f"a quote inside a field, or a quoted line break — {url}")
-        if b"\r" in window and _LONE_CR.search(window):
-            raise NotBulkLoadable(f"a CR alone ends a line — {url}")
-        if _holds_long_line(window, longest):
-            raise NotBulkLoadable(f"a line of {longest:,} bytes or more, which the row limit "
-                                  f"{limits.CSV_LINE_CHARS.setting} may refuse — {url}")
-        carry = window[window.rfind(b"\n") + 1:]
-    if carry.endswith(b"\r"):
-        raise NotBulkLoadable(f"a CR alone ends the last line — {url}")
+class _ScanningReader:
+    """The landed file as COPY reads it, every chunk also fed to the parser's encoding detector
+    and checked for what the two CSV readers could read differently: one read of the file for
+    all three. A divergence found ends the read early (the file goes to the Python parser)."""
+
+    def __init__(self, stream, parser, url: str):
+        self.stream, self.url = stream, url
+        self.detector = parser.EncodingDetector()
+        self.divergence: str | None = None
+        self._longest = limits.CSV_LINE_CHARS.value()
+        self._carry = b""   # the unfinished line before the next chunk (shorter than the limit)
+
+    def read(self, size: int = SCAN_BYTES) -> bytes:
+        if self.divergence:
+            return b""
+        chunk = self.stream.read(size)
+        self.detector.feed(chunk)
+        window = self._carry + chunk
+        self.divergence = _divergence(window, self._longest, self.url, last=not chunk)
+        self._carry = window[window.rfind(b"\n") + 1:]
+        return b"" if self.divergence else chunk
+
+    def verdict(self) -> str:
+        """The file's encoding (reading what COPY did not); RejectedObject as the parser's."""
+        while chunk := self.stream.read(SCAN_BYTES):
+            self.detector.feed(chunk)
+        return self.detector.verdict(self.url)
+
+
+def _divergence(window: bytes, longest: int, url: str, last: bool) -> str | None:
+    """Why a file the two CSV readers might read differently goes to the Python parser."""
+    if b"\\" in window and b"\\." in window:   # a byte first: found far faster than a pair
+        return f"holds a '\\.' sequence (COPY's end-of-data marker) — {url}"
+    if b'"' in window and (_MID_FIELD_QUOTE.search(window) or _quoted_line_break(window)):
+        return f"a quote inside a field, or a quoted line break — {url}"
+    if b"\r" in window and _LONE_CR.search(window):
+        return f"a CR alone ends a line — {url}"
+    if _holds_long_line(window, longest):
+        return (f"a line of {longest:,} bytes or more, which the row limit "
+                f"{limits.CSV_LINE_CHARS.setting} may refuse — {url}")
+    if last and window.endswith(b"\r"):
+        return f"a CR alone ends the last line — {url}"
+    return None
 
 
 def _holds_long_line(window: bytes, longest: int) -> bool:
@@ -214,6 +269,8 @@ def _quoted_line_break(window: bytes) -> bool:
 
 
 def _copy_raw(cur, stream, columns: list[str], parser, encoding: str, url: str) -> None:
+    """COPY the file (from its start) into pg_temp.bulk_raw as `encoding`; again as the file's
+    real encoding in the rare case its header line suggested another one."""
     from psycopg2 import DataError, sql
 
     cur.execute("DROP TABLE IF EXISTS pg_temp.bulk_raw, pg_temp.bulk_typed")
@@ -221,53 +278,76 @@ def _copy_raw(cur, stream, columns: list[str], parser, encoding: str, url: str) 
         "CREATE TEMP TABLE bulk_raw (source_row integer GENERATED ALWAYS AS IDENTITY"
         " (START WITH 2), {}) ON COMMIT DROP").format(
         sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in columns)))
-    copy = sql.SQL("COPY pg_temp.bulk_raw ({}) FROM STDIN WITH (FORMAT csv, HEADER true,"
-                   " DELIMITER {}, QUOTE '\"', ENCODING {})").format(
-        sql.SQL(", ").join(sql.Identifier(c) for c in columns),
-        sql.Literal(parser.DELIMITER), sql.Literal(_PG_ENCODING[encoding]))
+    stream.seek(0)
+    reader = _ScanningReader(stream, parser, url)
     cur.execute("SAVEPOINT bulk_copy")
     try:
-        cur.copy_expert(copy.as_string(cur), stream, size=SCAN_BYTES)
+        cur.copy_expert(_copy_statement(columns, parser, encoding).as_string(cur), reader,
+                        size=SCAN_BYTES)
+        failed = None
     except DataError as err:
+        failed = " ".join(str(err).split())
+    real = reader.verdict()   # the file's encoding problems first, as the parser reports them
+    if failed or reader.divergence or real != encoding:
         cur.execute("ROLLBACK TO SAVEPOINT bulk_copy")
-        detail = " ".join(str(err).split())
-        raise NotBulkLoadable(f"COPY cannot read it as the contract's CSV ({detail})"
-                              f" — {url}") from None
+    if reader.divergence:
+        raise NotBulkLoadable(reader.divergence)
+    if failed:
+        raise NotBulkLoadable(f"COPY cannot read it as the contract's CSV ({failed}) — {url}")
     cur.execute("RELEASE SAVEPOINT bulk_copy")
+    if real != encoding:
+        stream.seek(0)
+        _copy_raw(cur, stream, columns, parser, real, url)
+        return
     # Statistics for the typing query's plan (a temp table has none until analysed), and room
     # for its per-distinct-value hash tables (tens of thousands of taxpayers) in memory.
     cur.execute("ANALYZE pg_temp.bulk_raw")
     cur.execute("SET LOCAL work_mem = '64MB'")
 
 
-def _type_and_check(cur, feed, rules: list[CompiledRule], messages: dict) -> None:
-    """bulk_typed: the feed's typed rows, plus `unexpected`, a bit per expectation the row fails
-    (NULL for rows that did not convert: the suite never sees those, as in the Python path)."""
+def _copy_statement(columns: list[str], parser, encoding: str):
     from psycopg2 import sql
 
+    return sql.SQL("COPY pg_temp.bulk_raw ({}) FROM STDIN WITH (FORMAT csv, HEADER true,"
+                   " DELIMITER {}, QUOTE '\"', ENCODING {})").format(
+        sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+        sql.Literal(parser.DELIMITER), sql.Literal(_PG_ENCODING[encoding]))
+
+
+def _type_and_check(cur, feed, rules: list[CompiledRule], messages: dict) -> None:
+    """bulk_typed: the feed's typed rows, plus `unexpected`, a bit per expectation the row fails
+    (NULL for rows that did not convert: the suite never sees those, as in the Python path).
+    The feed's distinct values are typed first (bulk/<feed>_values.sql); the typed rows join
+    them by hashing: the planner, which underestimates joins on several columns, is held to it."""
+    from psycopg2 import sql
+
+    db.run_sql_file(cur, _companion_sql(feed, "values"), messages)
     bits = sql.SQL(" | ").join(
         sql.SQL("CASE WHEN {} THEN {}::bigint ELSE 0 END").format(r.predicate,
                                                                   sql.Literal(1 << r.bit))
         for r in rules)
+    cur.execute("SET LOCAL enable_nestloop = off; SET LOCAL enable_mergejoin = off")
     cur.execute(sql.SQL(
         "CREATE TEMP TABLE bulk_typed ON COMMIT DROP AS SELECT typed.*,"
         " CASE WHEN parse_failures IS NULL THEN {} END AS unexpected FROM ({} OFFSET 0) AS typed").format(
         bits, sql.SQL(feed.bulk_sql.read_text(encoding="utf-8"))), messages)
+    cur.execute("RESET enable_nestloop; RESET enable_mergejoin")
 
 
 def _tallies(cur, rules: list[CompiledRule]) -> tuple[int, dict]:
+    """Rows in, and per expectation the rows checked and unexpected (counted from the few
+    distinct verdicts), with a sample of the values."""
     from psycopg2 import sql
 
     from htx.validation import SAMPLE_SIZE, ExpectationTally
 
-    counts = sql.SQL(", ").join(
-        sql.SQL("count(*) FILTER (WHERE unexpected & {} <> 0)").format(sql.Literal(1 << r.bit))
-        for r in rules)
-    cur.execute(sql.SQL("SELECT count(*), count(unexpected), {} FROM pg_temp.bulk_typed")
-                .format(counts))
-    rows_in, checked, *unexpected = cur.fetchone()
+    cur.execute("SELECT unexpected, count(*) FROM pg_temp.bulk_typed GROUP BY unexpected")
+    verdicts = cur.fetchall()
+    rows_in = sum(count for _, count in verdicts)
+    checked = sum(count for unexpected, count in verdicts if unexpected is not None)
     tallies = {}
-    for rule, count in zip(rules, unexpected):
+    for rule in rules:
+        count = sum(n for unexpected, n in verdicts if unexpected and unexpected & (1 << rule.bit))
         tally = ExpectationTally(rule.severity, checked, count)
         if count:
             cur.execute(sql.SQL("SELECT {} FROM pg_temp.bulk_typed WHERE unexpected & {} <> 0"
@@ -278,16 +358,11 @@ def _tallies(cur, rules: list[CompiledRule]) -> tuple[int, dict]:
     return rows_in, tallies
 
 
-def _stage_good_rows(cur, feed, parser, batch_id: int, url: str, critical: int) -> int:
-    from psycopg2 import sql
-
-    columns = sql.SQL(", ").join(sql.Identifier(c) for c in parser.COLUMNS)
-    cur.execute(sql.SQL(
-        "INSERT INTO {} (batch_id, source_object, source_row, {cols})"
-        " SELECT %s, %s, source_row, {cols} FROM pg_temp.bulk_typed"
-        " WHERE unexpected & {critical} = 0").format(
-        db.qualified(feed.staging_table), cols=columns, critical=sql.Literal(critical)),
-        (batch_id, url))
+def _stage_good_rows(cur, feed, batch_id: int, url: str, critical: int) -> int:
+    """Rows with no critical failure go to staging by the feed's own statement (tax declarations:
+    into the batch's own partition, which its merge makes part of core)."""
+    db.run_sql_file(cur, _companion_sql(feed, "stage"),
+                    {"batch_id": batch_id, "source_object": url, "critical": critical})
     return cur.rowcount
 
 

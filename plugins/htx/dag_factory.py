@@ -216,9 +216,13 @@ def build_marts_dag():
         @task_of("refresh_marts", step_tasks, outlets=[Asset(
             name=MARTS_ASSET_NAME, uri="htx://warehouse/mart/plan_indicator", group="htx_mart")])
         def refresh_marts() -> dict:
+            """After feed runs (their Asset, the hourly check): the periods their batches can
+            change (htx.marts_incremental). Triggered by a person: every period."""
             from htx import marts
 
-            return marts.refresh(get_current_context()["run_id"])
+            context = get_current_context()
+            return marts.refresh(context["run_id"],
+                                 incremental=str(context["dag_run"].run_type) != "manual")
 
         @task_of("write_exports", step_tasks)
         def write_exports() -> list[dict]:

@@ -6,8 +6,8 @@ that every worker shares. An object store's credentials come from an Airflow con
 `HTX_LANDING_CONN_ID` (or in the URL as ObjectStoragePath's `s3://<conn_id>@bucket/prefix`), never
 from the URL itself. Landed copies live under `_landed/<feed>/<batch>/`; sources' own drop folders
 are never modified.
-Delivered files are hashed and copied in CHUNK_BYTES pieces, so landing a 10 GB file takes no
-more memory than landing a 10 kB one.
+Delivered files are copied in CHUNK_BYTES pieces and hashed on the way (one read of the file), so
+landing a 10 GB file takes no more memory than landing a 10 kB one.
 
 Any name works — spaces, Vietnamese letters, `[1]`, a tab: deliveries are found by listing the
 folders their pattern names and matching each name, never by handing a path to a glob. Links
@@ -20,6 +20,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -50,7 +52,7 @@ class Delivery:
 
 
 class DeliveryChanged(RuntimeError):
-    """A delivered file changed between its hashing and its landing: a source still writing."""
+    """A delivered file changed while it was being landed: a source still writing."""
 
 
 class RefusedDelivery(Rejection):
@@ -96,13 +98,26 @@ def open_delivery(path):
     return os.fdopen(descriptor, "rb")
 
 
-def sha256_of(path) -> str:
-    """The object's sha256, read in chunks."""
-    digest = hashlib.sha256()
-    with open_delivery(path) as source:
-        while chunk := source.read(CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
+@dataclass
+class Received:
+    """A delivered file copied into the zone under a temporary name, with its sha256."""
+    zone: "LandingZone"
+    feed: str
+    name: str
+    incoming: object      # ObjectStoragePath of the copy
+    sha256: str
+    size_bytes: int
+    kept: bool = False
+
+    def keep(self, batch_id: int) -> LandedObject:
+        """File the copy under its batch, named by its digest."""
+        target = self.zone._target(self.feed, batch_id, self.name, self.sha256)
+        try:
+            self.incoming.rename(target)
+        except OSError as err:
+            raise LandingZoneUnwritable(f"the landing zone refused a copy ({err})") from None
+        self.kept = True
+        return LandedObject(str(target), self.sha256, self.size_bytes)
 
 
 def refuse_credentials(url: str) -> None:
@@ -133,23 +148,32 @@ class LandingZone:
             writer.write(data)
         return LandedObject(str(target), digest, len(data))
 
-    def land_file(self, feed: str, batch_id: int, source, sha256: str) -> LandedObject:
-        """Land a delivered file by a chunked copy. `sha256` is its digest from a first pass
-        (it names the copy); the copy is hashed again as it goes, so a file rewritten in between
-        is refused instead of being landed under another content's name."""
-        target = self._target(feed, batch_id, source.name, sha256)
-        digest, size = hashlib.sha256(), 0
-        with open_delivery(source) as reader, self._create(target) as writer:
-            while chunk := reader.read(CHUNK_BYTES):
-                digest.update(chunk)
-                writer.write(chunk)
-                size += len(chunk)
-        if digest.hexdigest() != sha256:
-            target.unlink()
-            raise DeliveryChanged(
-                f"changed while it was being landed (sha256 {sha256[:12]}… when hashed,"
-                f" {digest.hexdigest()[:12]}… when copied); the next run lands it — {source}")
-        return LandedObject(str(target), sha256, size)
+    @contextmanager
+    def receive(self, feed: str, source):
+        """Copy a delivered file into the zone by CHUNK_BYTES, hashing it on the way, and yield
+        it as Received: keep(batch_id) lands it, otherwise the copy is deleted on exit. A file
+        whose size or mtime moved while it was copied is refused (DeliveryChanged)."""
+        incoming = self._folder(self.root / "_landed" / feed / "_incoming") / (
+            f"{uuid.uuid4().hex}.part")
+        received = None
+        try:
+            before = source.stat()
+            digest, size = hashlib.sha256(), 0
+            with open_delivery(source) as reader, self._create(incoming) as writer:
+                while chunk := reader.read(CHUNK_BYTES):
+                    digest.update(chunk)
+                    writer.write(chunk)
+                    size += len(chunk)
+            after = source.stat()
+            if (before.st_size, before.st_mtime) != (after.st_size, after.st_mtime):
+                raise DeliveryChanged(
+                    f"changed while it was being landed ({before.st_size:,} → {after.st_size:,}"
+                    f" bytes); the next run lands it — {source}")
+            received = Received(self, feed, source.name, incoming, digest.hexdigest(), size)
+            yield received
+        finally:
+            if received is None or not received.kept:
+                incoming.unlink(missing_ok=True)
 
     def _target(self, feed: str, batch_id: int, name: str, digest: str):
         # Control characters (a tab, a newline) would be dropped from the landed copy's URL
@@ -158,14 +182,20 @@ class LandingZone:
         stem, dot, suffix = name.rpartition(".")
         target = self.root / "_landed" / feed / f"batch-{batch_id:08d}" / (
             f"{stem}.{digest[:12]}{dot}{suffix}" if dot else f"{name}.{digest[:12]}")
+        self._folder(target.parent)
+        return target
+
+    @staticmethod
+    def _folder(folder):
+        """`folder`, created if missing: on a local disk 0700 from the start."""
         try:
-            if _is_local(target):
-                _private_folders(Path(target.parent.path))
+            if _is_local(folder):
+                _private_folders(Path(folder.path))
             else:
-                target.parent.mkdir(parents=True, exist_ok=True)
+                folder.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise LandingZoneUnwritable(f"the landing zone refused a folder ({err})") from None
-        return target
+        return folder
 
     @staticmethod
     def _create(target):

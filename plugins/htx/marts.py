@@ -21,7 +21,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from htx import db
+from htx import db, marts_incremental
 from htx.ops import freshness
 from htx.paths import MARTS_SQL_DIR
 
@@ -88,16 +88,19 @@ def _prepare(cur) -> None:
                 (str(reporting_years()), REFRESH_WORK_MEM))
 
 
-def refresh(dag_run_id: str | None = None, dsn: str | None = None) -> dict:
+def refresh(dag_run_id: str | None = None, dsn: str | None = None,
+            incremental: bool = False) -> dict:
+    """Every period recomputed; `incremental`: only those the changes merged since the last
+    refresh can change (htx.marts_incremental), with the same result."""
     with db.transaction(dsn) as conn, conn.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(hashtext('mart refresh'))")
         _prepare(cur)
-        cur.execute("DELETE FROM mart.plan_indicator")
-        cur.execute("DELETE FROM mart.plan_indicator_members")
-        for model in sorted(MARTS_SQL_DIR.glob("*.sql")):
-            db.run_sql_file(cur, model)
-        for check in CHECKS:
-            _run_check(cur, check)
+        with marts_incremental.refreshing(cur, incremental) as scope:
+            for model in sorted(MARTS_SQL_DIR.glob("*.sql")):
+                if model.name != marts_incremental.PERIODS_MODEL.name:   # run by `refreshing`
+                    db.run_sql_file(cur, model)
+            for check in CHECKS:
+                _run_check(cur, check)
         cur.execute("SELECT count(*) FROM mart.reporting_period")
         (periods,) = cur.fetchone()
         cur.execute("SELECT count(*) FROM mart.plan_indicator")
@@ -105,9 +108,10 @@ def refresh(dag_run_id: str | None = None, dsn: str | None = None) -> dict:
         stale = freshness.stale_feeds(cur)  # built anyway; readers see which feeds lag
         cur.execute("INSERT INTO mart.refresh_log (periods, indicator_rows, dag_run_id,"
                     " stale_feeds) VALUES (%s, %s, %s, %s)", (periods, rows, dag_run_id, stale))
-    log.info("marts refreshed: %d periods, %d indicator rows; late feeds: %s", periods, rows,
-             ", ".join(stale) or "none")
-    return {"periods": periods, "indicator_rows": rows, "stale_feeds": stale}
+    log.info("marts refreshed: %d periods (%s), %d indicator rows; late feeds: %s", periods,
+             marts_incremental.describe(scope), rows, ", ".join(stale) or "none")
+    return {"periods": periods, "indicator_rows": rows, "stale_feeds": stale,
+            "periods_recomputed": scope.periods}
 
 
 def needs_refresh(run_type: str, dsn: str | None = None) -> bool:

@@ -31,7 +31,7 @@ def migrate(dsn: str | None = None, dags_login: tuple[str, str] | None = None) -
     """Apply pending migrations and reload reference data, then give the DAGs' login (`dags_login`
     = (login, password); by default the configured one) its group; returns the versions applied
     now. `dsn`: the owner's connection string (default: the configured owner)."""
-    from htx import db, reference
+    from htx import db, marts_incremental, reference
     from htx.settings import dags_login as configured_dags_login
     from htx.settings import warehouse_owner_dsn
 
@@ -59,6 +59,7 @@ def migrate(dsn: str | None = None, dags_login: tuple[str, str] | None = None) -
                             (path.stem, checksum))
                 applied_now.append(path.stem)
             reference.load(cur)
+            marts_incremental.record(cur, "reference data")   # the next refresh is whole
             if dags_login:
                 grant_dags_login(cur, *dags_login)
     finally:

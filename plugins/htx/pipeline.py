@@ -134,7 +134,8 @@ def _extract_files(feed: Feed, run: RunInfo) -> list[int]:
     one is not tried again until it changes); any other content is a new batch whose merge
     replaces its predecessor's rows — an earlier version sent again included: the delivery seen
     last wins. A file whose (size, mtime) are those of that newest delivery is skipped unread;
-    any other is hashed, then landed by a streamed copy, so memory does not grow with file size.
+    any other is read once, by a streamed copy that hashes it as it goes (memory does not grow
+    with file size), and the copy is kept only when its content is new.
     A delivery that cannot be landed (a link, not a regular file, unreadable) is rejected by
     name while the others land."""
     import time
@@ -164,13 +165,14 @@ def _extract_files(feed: Feed, run: RunInfo) -> list[int]:
 
 def _land_delivery(feed: Feed, run: RunInfo, zone, delivery, listed_at: float) -> int | None:
     """The delivery's batch, landed; None when its bytes are the newest delivery's of its path."""
-    from htx.landing import RefusedDelivery, sha256_of
+    from htx.landing import RefusedDelivery
 
     if delivery.refused:
         raise RefusedDelivery(delivery.refused)
     relative = delivery.relative
-    digest = sha256_of(delivery.path)
-    with db.transaction() as conn, conn.cursor() as cur:
+    with zone.receive(feed.name, delivery.path) as received, db.transaction() as conn, \
+            conn.cursor() as cur:
+        digest = received.sha256
         key = f"{relative}@{digest}"
         seen = _lock_batch(cur, feed, key)
         newest = _newest_finished(cur, feed, relative)  # read after the lock's wait
@@ -191,7 +193,7 @@ def _land_delivery(feed: Feed, run: RunInfo, zone, delivery, listed_at: float) -
             return seen[0]
         batch_id = _open_batch(cur, feed, key, run, None, relative)
         cur.execute("DELETE FROM audit.landed_object WHERE batch_id = %s", (batch_id,))
-        landed = zone.land_file(feed.name, batch_id, delivery.path, digest)
+        landed = received.keep(batch_id)
         _record_landed(cur, batch_id, 1, landed)
         cur.execute("UPDATE audit.load_batch SET checksum = %s WHERE batch_id = %s",
                     (digest, batch_id))
@@ -472,9 +474,12 @@ def _summed(tallies: list[dict]) -> dict:
 def _clear_batch_rows(cur, feed: Feed, batch_id: int) -> None:
     from psycopg2 import sql
 
+    from htx import bulk
+
     for table in (feed.staging_table, feed.quarantine_table):
         cur.execute(sql.SQL("DELETE FROM {} WHERE batch_id = %s").format(db.qualified(table)),
                     (batch_id,))
+    bulk.unstage(cur, feed, batch_id)
     cur.execute("DELETE FROM audit.validation_result WHERE batch_id = %s", (batch_id,))
 
 
@@ -548,6 +553,8 @@ def merge_batches(feed_name: str, batch_ids: list[int]) -> list[int]:
 def merge_into_core(feed_name: str, batch_id: int) -> bool:
     """Apply the staged batch to core in one transaction; False if it was already merged or
     was rejected."""
+    from htx import marts_incremental
+
     feed = FEEDS[feed_name]
     with db.transaction() as conn, conn.cursor() as cur:
         # One merge per feed at a time: history is recomputed across batches.
@@ -559,6 +566,7 @@ def merge_into_core(feed_name: str, batch_id: int) -> bool:
             return False
         if status != "staged":
             raise RuntimeError(f"batch {batch_id} is {status!r}, not staged: run validate first")
+        marts_incremental.record_merge(cur, feed.name, batch_id)   # before: it reads what goes
         db.run_sql_file(cur, feed.merge_sql, {"batch_id": batch_id})
         if feed.cursor_field:
             _advance_cursor(cur, feed, batch_id)

@@ -5,7 +5,7 @@
 --   tax_cit    — per period and cooperative of HTX_TOTAL: its 03/TNDN for the last full
 --                calendar year that has ended by the end of the period, and its profit.
 -- Declarations count in their latest version: core.tax_declaration_latest, the one place that
--- rule is written (read once per form, which splits the declarations between the two). A
+-- rule is written (rows the tax merge flags per batch: read once per form, never sorted). A
 -- branch's declarations (NNNNNNNNNN-NNN) count for its parent; codes unknown to the registry,
 -- and taxpayers not in HTX_TOTAL as of the period end, never count.
 

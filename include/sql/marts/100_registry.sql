@@ -100,8 +100,8 @@ JOIN core.ref_indicator AS c USING (indicator_code)
 WHERE NOT m.published AND c.year_end_estimate IS NOT NULL
 GROUP BY m.indicator_code, m.breakdown, m.period_start, m.period_end, c.aggregation;
 
--- Each locality indicator's total on both maps (for the exports' old-district comparison).
-DELETE FROM mart.locality_across_reform;
+-- Each locality indicator's total on both maps (for the exports' old-district comparison); the
+-- refresh has deleted the rows of the periods recomputed (htx.marts_incremental).
 INSERT INTO mart.locality_across_reform
        (indicator_code, period_start, period_end, old_district_code, new_unit_code, entities)
 SELECT indicator_code, period_start, period_end, old_district_code, new_unit_code, count(*)

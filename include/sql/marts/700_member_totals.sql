@@ -3,7 +3,8 @@
 -- of members (count), the sum of their contributions (sum), their mean, or their mean weighted
 -- by `weight` (weighted_mean). The values are derived from it (800_values_from_members.sql), and
 -- the refresh's check (checks/values_are_aggregates_of_members.sql) holds the final values
--- against it. One pass over the members, read in parallel, whatever their number.
+-- against it. One pass over the members of the periods this refresh recomputes (all, or the
+-- latest: htx.marts_incremental), read in parallel, whatever their number.
 CREATE TEMPORARY TABLE member_totals ON COMMIT DROP AS
 WITH grouped AS (
     SELECT indicator_code, breakdown, period_start, period_end,
@@ -14,6 +15,7 @@ WITH grouped AS (
            count(weight)               AS weighted,
            min(weight)                 AS least_weight
     FROM mart.plan_indicator_members
+    WHERE period_end >= current_setting('htx.refresh_from')::date   -- the periods recomputed
     GROUP BY indicator_code, breakdown, period_start, period_end
 )
 SELECT g.*,

@@ -139,23 +139,47 @@ def detect_encoding(stream: BinaryIO, source_object: str, chunk_bytes: int = SCA
     which only NFC turns back into the one character UTF-8 sources send: readers normalise.
     """
     start = stream.tell()
+    detector = EncodingDetector()
     try:
-        head = _read_head(stream, len(_UTF8_BOM))
-        scan = _EncodingScan(bom=head.startswith(_UTF8_BOM), utf16_bom=head.startswith(_UTF16_BOMS))
-        scan.feed(head)
-        while not scan.holds_nul and (chunk := stream.read(chunk_bytes)):
-            scan.feed(chunk)
-        scan.finish()
+        while not detector.holds_nul and (chunk := stream.read(chunk_bytes)):
+            detector.feed(chunk)
     finally:
         stream.seek(start)
-    return scan.verdict(source_object)
+    return detector.verdict(source_object)
 
 
-def _read_head(stream: BinaryIO, size: int) -> bytes:
-    head = b""
-    while len(head) < size and (more := stream.read(size - len(head))):
-        head += more
-    return head
+class EncodingDetector:
+    """detect_encoding's decision, fed the file's bytes in order in chunks of any size — by a
+    reader that streams them elsewhere too (htx.bulk feeds it what COPY reads: one read of the
+    file for both)."""
+
+    def __init__(self):
+        self._head = b""
+        self._scan: _EncodingScan | None = None
+
+    @property
+    def holds_nul(self) -> bool:
+        return self._scan is not None and self._scan.holds_nul
+
+    def feed(self, chunk: bytes) -> None:
+        if self._scan is not None:
+            self._scan.feed(chunk)
+            return
+        self._head += chunk
+        if len(self._head) >= len(_UTF8_BOM):
+            self._start()
+
+    def verdict(self, source_object: str) -> str:
+        if self._scan is None:
+            self._start()
+        self._scan.finish()
+        return self._scan.verdict(source_object)
+
+    def _start(self) -> None:
+        head, self._head = self._head, b""
+        self._scan = _EncodingScan(bom=head.startswith(_UTF8_BOM),
+                                   utf16_bom=head.startswith(_UTF16_BOMS))
+        self._scan.feed(head)
 
 
 class _Utf8Error(NamedTuple):

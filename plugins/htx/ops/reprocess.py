@@ -94,9 +94,18 @@ def _delete_core_rows(feed: Feed, batch_id: int, cur=None) -> None:
         db.qualified(feed.core_table))
     if cur is not None:
         cur.execute(statement, (batch_id,))
+        _marts_change(cur, feed)
         return
     with db.transaction() as conn, conn.cursor() as own:
         own.execute(statement, (batch_id,))
+        _marts_change(own, feed)
+
+
+def _marts_change(cur, feed: Feed) -> None:
+    """Rows changed outside a merge: the marts' next refresh recomputes every period."""
+    from htx import marts_incremental
+
+    marts_incremental.record(cur, f"{feed.name} reprocessed")
 
 
 def _merge_replacing_own_rows(feed: Feed, batch_id: int) -> None:
@@ -181,6 +190,7 @@ def _clear_core(feed: Feed) -> list[int]:
         for table in (feed.core_table, feed.staging_table):
             cur.execute(sql.SQL("DELETE FROM {}").format(db.qualified(table)))
         cur.execute("DELETE FROM audit.source_cursor WHERE feed = %s", (feed.name,))
+        _marts_change(cur, feed)
     return batches
 
 

@@ -1,0 +1,20 @@
+-- The earliest reporting-period end a tax batch's merge can change, worked out before the merge
+-- (the rows it replaces are still there). Its declarations and those of the deliveries of the
+-- same file it replaces (include/sql/merge/tax_declarations.sql) are the only ones whose latest
+-- version can change; a declaration counts in the periods ending on or after its own tax period
+-- ends (a 01/GTGT inside the period; a 03/TNDN for year Y from 31 December Y), so periods ending
+-- before the earliest period_start among them keep their values. Parameter: %(batch_id)s.
+SELECT coalesce(min(period_start), 'infinity'::date)
+FROM (
+    SELECT min(period_start) AS period_start
+    FROM staging.tax_declarations
+    WHERE batch_id = %(batch_id)s
+    UNION ALL
+    SELECT min(d.period_start)
+    FROM audit.load_batch AS this
+    JOIN audit.load_batch AS earlier
+      ON earlier.feed = this.feed AND earlier.source_object = this.source_object
+     AND earlier.batch_id <= this.batch_id
+    JOIN core.tax_declaration AS d ON d.batch_id = earlier.batch_id
+    WHERE this.batch_id = %(batch_id)s
+) AS changed;

@@ -1,0 +1,167 @@
+"""The marts refreshed incrementally after feed runs (htx.marts_incremental) equal a full rebuild:
+on a generated province — a few hundred entities with their histories, a few thousand tax
+declarations — through the real pipeline, each step followed by an incremental refresh that is
+then compared with a full one. (The bundled sample: tests/test_all_feeds_e2e.py; national scale:
+bench/national.py.)"""
+import os
+import random
+import uuid
+from datetime import date, timedelta
+
+import pytest
+
+from conftest import query
+from faults_support import DROPPED_AT, TAX_HEADER, drop, run_feed, valid_codes
+from htx import marts, pipeline
+
+SEED = 15
+STATUSES = ("tam_ngung_kinh_doanh", "khong_hoat_dong_tai_dia_chi", "dang_giai_the",
+            "da_giai_the")
+_resends = iter(range(1, 100))
+
+
+def entity_states(rng: random.Random, codes: list[str]) -> list[dict]:
+    """Each entity's first state (registered 2012–2023) and, for one in four, a later status
+    (by June 2024: the registry's data ends before the tax files')."""
+    items = []
+    for i, code in enumerate(codes):
+        kind = "HTX" if i % 10 < 8 else ("THT" if i % 10 == 8 else "LHHTX")
+        registered = date(2012, 1, 1) + timedelta(days=rng.randrange(12 * 365))
+        first = state(code, kind, "dang_hoat_dong", registered, registered, rng)
+        items.append(first)
+        since = registered + timedelta(days=rng.randrange(30, 1500))
+        if rng.random() < 0.25 and since < date(2024, 6, 1):
+            items.append(dict(first, status=rng.choice(STATUSES), status_since=since.isoformat(),
+                              updated_at=f"{since + timedelta(days=3)}T09:00:00+07:00"))
+    return items
+
+
+def state(code, kind, status, registered, since, rng, **changes) -> dict:
+    return {"entity_code": code, "entity_type": kind, "name": f"Hợp tác xã {code[-4:]}",
+            "main_vsic": rng.choice(("0111", "0321", "1079", "4101", "4933", "5510")),
+            "locality": "Hạ Long", "address": "x", "registered_on": registered.isoformat(),
+            "status": status, "status_since": since.isoformat(),
+            "charter_capital_vnd": rng.randrange(1, 500) * 10**7, "members": rng.randrange(7, 90),
+            "legal_representative": {"full_name": "A", "id_number": "1"},
+            "updated_at": f"{since + timedelta(days=1)}T10:00:00+07:00", **changes}
+
+
+def tax_file(rng: random.Random, filed: date, *groups: tuple) -> bytes:
+    """For each group (filers, periods, revision), one declaration per filer and period: VAT
+    for MM/YYYY and Qn/YYYY, CIT for YYYY."""
+    lines = [TAX_HEADER]
+    for filers, periods, revision in groups:
+        for period, code in ((p, c) for p in periods for c in filers):
+            cit = len(period) == 4
+            profit = _vn(rng.randrange(-100, 900) * 10**6) if cit else ""
+            lines.append(f"{code};HTX {code[-4:]};{'03/TNDN' if cit else '01/GTGT'};{period};"
+                         f"{revision};{rng.randint(1, 28):02d}/{filed:%m/%Y};"
+                         f"{_vn(rng.randrange(1, 5000) * 10**6)};{profit};0")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _vn(amount: int) -> str:
+    return f"{amount:,}".replace(",", ".")
+
+
+def deliver(landing, name: str, data: bytes) -> None:
+    path = drop(landing, f"tax/{name}", data)
+    stamp = DROPPED_AT + next(_resends)   # a re-sent file is seen as changed
+    os.utime(path, (stamp, stamp))
+    run_feed("tax_declarations", pipeline.RunInfo("test", uuid.uuid4().hex[:8], "t"))
+
+
+def pull(server, *items) -> None:
+    server.publish(list(items))
+    run_feed("registrations", pipeline.RunInfo("test", uuid.uuid4().hex[:8], "t"))
+
+
+def marts_now(dsn) -> dict:
+    return {
+        "periods": query(dsn, "SELECT * FROM mart.reporting_period ORDER BY 1, 2"),
+        "values": query(dsn, "SELECT * FROM mart.plan_indicator ORDER BY 1, 2, 3, 4"),
+        "members": query(dsn, "SELECT count(*), md5(string_agg(m::text, '|' ORDER BY m::text))"
+                              " FROM mart.plan_indicator_members AS m"),
+        "across_reform": query(dsn, "SELECT * FROM mart.locality_across_reform"
+                                    " ORDER BY 1, 2, 3, 4, 5")}
+
+
+def refreshed_as_a_full_rebuild(dsn) -> dict:
+    """Refresh incrementally, then fully: the same marts. What the incremental refresh did."""
+    done = marts.refresh(incremental=True)
+    incremental = marts_now(dsn)
+    marts.refresh()
+    full = marts_now(dsn)
+    assert incremental["periods"] == full["periods"]
+    assert incremental["values"] == full["values"]
+    assert incremental["members"] == full["members"]
+    assert incremental["across_reform"] == full["across_reform"]
+    return done
+
+
+@pytest.fixture
+def province(warehouse, landing, registry_api, monkeypatch):
+    """A registry of 320 entities and eight monthly tax files of 2024 (each the month before;
+    quarters in April and July, CIT for 2023 in March), loaded and refreshed."""
+    monkeypatch.setenv("HTX_BULK_MIN_BYTES", "0")   # tax files read by the database: no GX
+    rng = random.Random(SEED)
+    codes = valid_codes(320, start=3000)
+    items = entity_states(rng, codes)
+    server = registry_api([])
+    pull(server, *items)
+    filers = [item["entity_code"] for item in items if item["entity_type"] == "HTX"][:220]
+    for month in range(1, 9):
+        periods = [f"{month - 1:02d}/2024" if month > 1 else "12/2023"]
+        periods += [f"Q{(month - 1) // 3}/2024"] if month in (4, 7) else []
+        periods += ["2023"] if month == 3 else []
+        deliver(landing, f"to_khai_2024{month:02d}.csv",
+                tax_file(rng, date(2024, month, 1), (filers, periods, 0)))
+    marts.refresh()
+    return rng, server, codes, filers
+
+
+def test_incremental_refreshes_equal_a_full_rebuild(warehouse, landing, province):
+    rng, server, codes, filers = province
+    before = marts_now(warehouse)
+    assert len(before["periods"]) == 8 + 12 + 8   # 2015–2022 whole, 2023 and 2024 by month
+
+    # Nothing merged since the last refresh: nothing recomputed, nothing changed.
+    assert refreshed_as_a_full_rebuild(warehouse)["periods_recomputed"] == 0
+    assert marts_now(warehouse) == before
+
+    # September's file: August's declarations and amendments of June (Lần nộp 1). The periods
+    # ending from June are recomputed (September's is new), no earlier one.
+    deliver(landing, "to_khai_202409.csv", tax_file(
+        rng, date(2024, 9, 1), (filers, ["08/2024"], 0), (filers[:40], ["06/2024"], 1)))
+    done = refreshed_as_a_full_rebuild(warehouse)
+    assert (done["periods"], done["periods_recomputed"]) == (29, 4)
+    assert marts_now(warehouse)["values"] != before["values"]
+
+    # March's file sent again, corrected: half the filers, no CIT for 2023 — which it held
+    # before, so every period ending from 1 January 2023 is recomputed.
+    deliver(landing, "to_khai_202403.csv", tax_file(rng, date(2024, 3, 1),
+                                                    (filers[::2], ["02/2024"], 0)))
+    assert refreshed_as_a_full_rebuild(warehouse)["periods_recomputed"] == 12 + 9
+
+    # Registry pulls: a status dated back to May 2019 and a cooperative registered in September
+    # 2024; then that status rewritten under its own updated_at, now from July 2021 — the
+    # periods from May 2019 change again (the state it replaces was in force from then).
+    stamp = "2024-09-25T10:00:00+07:00"
+    suspended = state(codes[3], "HTX", "tam_ngung_kinh_doanh", date(2012, 1, 1),
+                      date(2019, 5, 1), rng, updated_at=stamp)
+    new = state(valid_codes(1, start=9000)[0], "HTX", "dang_hoat_dong", date(2024, 9, 2),
+                date(2024, 9, 2), rng, updated_at=stamp)
+    pull(server, suspended, new)
+    assert refreshed_as_a_full_rebuild(warehouse)["periods_recomputed"] == 4 + 12 + 9
+    pull(server, dict(suspended, status_since="2021-07-01"))
+    assert query(warehouse, "SELECT status_since FROM core.registration_state"
+                            " WHERE entity_code = %s AND updated_at = %s",
+                 (codes[3], stamp)) == [(date(2021, 7, 1),)]
+    assert refreshed_as_a_full_rebuild(warehouse)["periods_recomputed"] == 4 + 12 + 9
+
+    # January 2025's file: a new year. 2015 leaves the window, 2023's months give way to its
+    # whole year; October 2024 to January 2025 are new.
+    deliver(landing, "to_khai_202501.csv", tax_file(rng, date(2025, 1, 1),
+                                                    (filers, ["12/2024", "Q4/2024"], 0)))
+    done = refreshed_as_a_full_rebuild(warehouse)
+    assert (done["periods"], done["periods_recomputed"]) == (8 + 12 + 1, 4)
