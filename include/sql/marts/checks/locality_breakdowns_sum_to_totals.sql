@@ -4,7 +4,9 @@
 -- exactly the units of the map in force at the period end (period_map, 010_registry_as_of.sql)
 -- and khong_xac_dinh, every member of the total is a member of exactly one of them (and no one
 -- else is), its values add up to the total, and so do the counts of its members on both maps
--- (mart.locality_across_reform). `expected` is the total.
+-- (mart.locality_across_reform). `expected` is the total. Only the periods this refresh
+-- recomputed (htx.refresh_from, htx.marts_incremental): period_map holds only theirs, and the
+-- others were checked when they were computed.
 WITH total AS (
     SELECT t.indicator_code, t.period_start, t.period_end, t.value, m.map_version,
            m.locality_level
@@ -12,7 +14,7 @@ WITH total AS (
     JOIN core.ref_indicator AS c
       ON c.indicator_code = t.indicator_code AND 'locality' = ANY (c.breakdown_keys)
     JOIN period_map AS m USING (period_start, period_end)
-    WHERE t.breakdown = ''
+    WHERE t.breakdown = '' AND t.period_end >= current_setting('htx.refresh_from')::date
 ), due AS (           -- every unit of the map in force, and khong_xac_dinh
     SELECT t.indicator_code, 'locality=' || u.unit_code AS breakdown, t.period_start,
            t.period_end
@@ -23,7 +25,7 @@ WITH total AS (
 ), reported AS (
     SELECT indicator_code, breakdown, period_start, period_end, value
     FROM mart.plan_indicator
-    WHERE breakdown LIKE 'locality=%'
+    WHERE breakdown LIKE 'locality=%' AND period_end >= current_setting('htx.refresh_from')::date
 ), listed AS (
     SELECT indicator_code, breakdown, period_start, period_end, r.value,
            d.indicator_code IS NOT NULL AS is_due, r.indicator_code IS NOT NULL AS is_reported
@@ -37,6 +39,7 @@ WITH total AS (
     WHERE m.indicator_code IN (SELECT indicator_code FROM core.ref_indicator
                                WHERE 'locality' = ANY (breakdown_keys))
       AND (m.breakdown = '' OR m.breakdown LIKE 'locality=%')
+      AND m.period_end >= current_setting('htx.refresh_from')::date
     GROUP BY m.indicator_code, m.period_start, m.period_end, m.entity_code
 ), misplaced AS (
     SELECT indicator_code, period_start, period_end, count(*) AS entities
