@@ -28,7 +28,7 @@ from htx import pipeline
 from htx.feeds import tax_declarations as tax
 from htx.feeds.common import RejectedObject
 from htx.feeds.config import FEEDS
-from htx.landing import DeliveryChanged, LandingZone, sha256_of
+from htx.landing import DeliveryChanged, LandingZone
 from htx.dev.sample.tax_declarations import encode_cp1258
 
 TESTS = Path(__file__).parent
