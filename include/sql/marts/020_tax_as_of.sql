@@ -9,7 +9,19 @@
 -- branch's declarations (NNNNNNNNNN-NNN) count for its parent; codes unknown to the registry,
 -- and taxpayers not in HTX_TOTAL as of the period end, never count.
 
--- Every reporting period starts on 1 January (000_reporting_period.sql), so a tax period lies
+-- The batches whose declarations can count in the periods this refresh computes (a refresh after
+-- feed runs: the latest ones only): a 01/GTGT counts in the periods of its tax period's year, a
+-- 03/TNDN in those of the year after, so a batch whose tax periods all start before the year
+-- before the earliest period's is left unread (core.tax_declaration_batch, which holds every
+-- batch core holds: migration 0120, then every merge). Read with `= ANY` so that only their
+-- partitions are scanned.
+CREATE TEMPORARY TABLE tax_batch_counted ON COMMIT DROP AS
+SELECT batch_id
+FROM core.tax_declaration_batch
+WHERE periods_to >= (SELECT date_trunc('year', min(period_end)) - interval '1 year'
+                     FROM mart.reporting_period);
+
+-- Every reporting period starts on 1 January (periods/reporting_period.sql), so a tax period lies
 -- within P exactly when it starts in P's year and ends by P's end: the year is an equality the
 -- join can hash on.
 CREATE TEMPORARY TABLE tax_active ON COMMIT DROP AS
@@ -18,7 +30,8 @@ WITH vat_in_period AS MATERIALIZED (   -- grouped by hashing, whatever the order
            sum(d.revenue_vnd) AS revenue_vnd
     FROM mart.reporting_period AS p
     JOIN core.tax_declaration_latest AS d
-      ON d.form_code = '01/GTGT'
+      ON d.batch_id = ANY (ARRAY(SELECT batch_id FROM tax_batch_counted))
+     AND d.form_code = '01/GTGT'
      AND date_trunc('year', d.period_start)::date = p.period_start
      AND d.period_start >= p.period_start
      AND d.period_end <= p.period_end
@@ -41,7 +54,8 @@ WITH profit_year AS (    -- the last full calendar year that has ended by the en
 SELECT y.period_start, y.period_end, d.parent_code, sum(d.profit_before_tax_vnd) AS profit_vnd
 FROM profit_year AS y
 JOIN core.tax_declaration_latest AS d
-  ON d.form_code = '03/TNDN'
+  ON d.batch_id = ANY (ARRAY(SELECT batch_id FROM tax_batch_counted))
+ AND d.form_code = '03/TNDN'
  AND d.period_kind = 'year'
  AND d.period_start = y.year_start
 JOIN registry_as_of AS o
