@@ -22,28 +22,38 @@ WHERE periods_to >= (SELECT date_trunc('year', min(period_end)) - interval '1 ye
                      FROM mart.reporting_period);
 
 -- Every reporting period starts on 1 January (periods/reporting_period.sql), so a tax period lies
--- within P exactly when it starts in P's year and ends by P's end: the year is an equality the
--- join can hash on.
+-- within P exactly when it starts in P's year and ends by P's end. The declarations are summed
+-- once per cooperative, year and tax-period end, then cumulated from January: the row of the
+-- latest end on or before P's end holds what P counts (it is P's row until the next end). A
+-- period thus costs one row per cooperative, not one per declaration it counts (a December's
+-- would count the twelve months and four quarters again).
 CREATE TEMPORARY TABLE tax_active ON COMMIT DROP AS
-WITH vat_in_period AS MATERIALIZED (   -- grouped by hashing, whatever the order below
-    SELECT p.period_start, p.period_end, p.months, d.parent_code,
+WITH by_end AS (
+    SELECT d.parent_code, date_trunc('year', d.period_start)::date AS year_start, d.period_end,
            sum(d.revenue_vnd) AS revenue_vnd
-    FROM mart.reporting_period AS p
-    JOIN core.tax_declaration_latest AS d
-      ON d.batch_id = ANY (ARRAY(SELECT batch_id FROM tax_batch_counted))
-     AND d.form_code = '01/GTGT'
-     AND date_trunc('year', d.period_start)::date = p.period_start
-     AND d.period_start >= p.period_start
-     AND d.period_end <= p.period_end
-    GROUP BY p.period_start, p.period_end, p.months, d.parent_code
+    FROM core.tax_declaration_latest AS d
+    WHERE d.batch_id = ANY (ARRAY(SELECT batch_id FROM tax_batch_counted))
+      AND d.form_code = '01/GTGT'
+      AND date_trunc('year', d.period_start)::date IN (SELECT period_start
+                                                       FROM mart.reporting_period)
+    GROUP BY 1, 2, 3
+), year_to_date AS (
+    SELECT parent_code, year_start, period_end,
+           sum(revenue_vnd) OVER running AS revenue_vnd,
+           coalesce(lead(period_end) OVER running, 'infinity') AS next_end
+    FROM by_end
+    WINDOW running AS (PARTITION BY parent_code, year_start ORDER BY period_end)
 )
-SELECT v.period_start, v.period_end, v.months, v.parent_code, v.revenue_vnd
-FROM vat_in_period AS v
+SELECT p.period_start, p.period_end, p.months, v.parent_code, v.revenue_vnd
+FROM mart.reporting_period AS p
+JOIN year_to_date AS v
+  ON v.year_start = p.period_start
+ AND v.period_end <= p.period_end AND p.period_end < v.next_end
 JOIN registry_as_of AS o
-  ON o.period_start = v.period_start AND o.period_end = v.period_end
+  ON o.period_start = p.period_start AND o.period_end = p.period_end
  AND o.entity_code = v.parent_code
  AND o.entity_type = 'HTX' AND o.is_operating
-ORDER BY v.period_end, v.period_start;   -- period by period (the members' BRIN index)
+ORDER BY p.period_end, p.period_start;   -- period by period (the members' BRIN index)
 
 CREATE TEMPORARY TABLE tax_cit ON COMMIT DROP AS
 WITH profit_year AS (    -- the last full calendar year that has ended by the end of P
