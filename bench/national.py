@@ -18,6 +18,9 @@ then (d) the DAG-folder parse time, once. It writes one section with every size,
 verdict per target of the issue. Data files are generated once under bench/data/ (ignored by git)
 and reused; each run's landing zone there is deleted afterwards.
 
+While working on it: `--skip-peers` leaves out (p) and (q), `--keep-database` keeps the scratch
+database for more refreshes (never in `make bench`).
+
 A guard kills an ingest whose RSS passes --rss-guard-mib (the server is shared): the section
 then says the ingest was aborted, and where.
 """

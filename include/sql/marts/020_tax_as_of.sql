@@ -43,17 +43,20 @@ WITH by_end AS (
            coalesce(lead(period_end) OVER running, 'infinity') AS next_end
     FROM by_end
     WINDOW running AS (PARTITION BY parent_code, year_start ORDER BY period_end)
+), in_period AS MATERIALIZED (   -- each period's row per cooperative, before the registry's
+    SELECT p.period_start, p.period_end, p.months, v.parent_code, v.revenue_vnd
+    FROM mart.reporting_period AS p
+    JOIN year_to_date AS v
+      ON v.year_start = p.period_start
+     AND v.period_end <= p.period_end AND p.period_end < v.next_end
 )
-SELECT p.period_start, p.period_end, p.months, v.parent_code, v.revenue_vnd
-FROM mart.reporting_period AS p
-JOIN year_to_date AS v
-  ON v.year_start = p.period_start
- AND v.period_end <= p.period_end AND p.period_end < v.next_end
+SELECT v.period_start, v.period_end, v.months, v.parent_code, v.revenue_vnd
+FROM in_period AS v
 JOIN registry_as_of AS o
-  ON o.period_start = p.period_start AND o.period_end = p.period_end
+  ON o.period_start = v.period_start AND o.period_end = v.period_end
  AND o.entity_code = v.parent_code
  AND o.entity_type = 'HTX' AND o.is_operating
-ORDER BY p.period_end, p.period_start;   -- period by period (the members' BRIN index)
+ORDER BY v.period_end, v.period_start;   -- period by period (the members' BRIN index)
 
 CREATE TEMPORARY TABLE tax_cit ON COMMIT DROP AS
 WITH profit_year AS (    -- the last full calendar year that has ended by the end of P
