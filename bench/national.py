@@ -18,6 +18,9 @@ then (d) the DAG-folder parse time, once. It writes one section with every size,
 verdict per target of the issue. Data files are generated once under bench/data/ (ignored by git)
 and reused; each run's landing zone there is deleted afterwards.
 
+While working on it: `--skip-peers` leaves out (p) and (q), `--keep-database` keeps the scratch
+database for more refreshes (never in `make bench`).
+
 A guard kills an ingest whose RSS passes --rss-guard-mib (the server is shared): the section
 then says the ingest was aborted, and where.
 """
@@ -74,7 +77,7 @@ def main(argv: list[str] | None = None) -> dict:
     sizes = []
     with registry_api(registry.items):
         for rows in args.rows:
-            sizes.append(measure_size(server, rows, files[rows], month, args.rss_guard_mib))
+            sizes.append(measure_size(server, rows, files[rows], month, args))
             print(json.dumps(sizes[-1]), flush=True)
     from run import dag_parse_seconds
 
@@ -98,6 +101,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="kill an ingest whose RSS passes this (shared machine)")
     parser.add_argument("--results", type=Path, default=report.RESULTS)
     parser.add_argument("--no-write", action="store_true", help="print only")
+    # Development only (a run with them is not a benchmark: `make bench` never passes them).
+    parser.add_argument("--skip-peers", action="store_true",
+                        help="development: leave out the peers (p), (q), minutes of a run")
+    parser.add_argument("--keep-database", action="store_true",
+                        help="development: keep the scratch database (printed) for more refreshes")
     return parser.parse_args(argv)
 
 
@@ -116,7 +124,7 @@ def registry_api(items: list[dict]):
         standin.stop()
 
 
-def measure_size(server, rows: int, path: Path, month: Path, guard_mib: int) -> dict:
+def measure_size(server, rows: int, path: Path, month: Path, args: argparse.Namespace) -> dict:
     """Steps 0, (a), (b), (c) for one tax file, then (f) for the next month's file, in a fresh
     scratch database."""
     from htx.dev import localpg
@@ -129,20 +137,25 @@ def measure_size(server, rows: int, path: Path, month: Path, guard_mib: int) -> 
     os.environ["AIRFLOW_CONN_HTX_WAREHOUSE"] = dsn
     os.environ["HTX_LANDING_URL"] = str(landing)
     result = {"rows": rows, "file_mb": path.stat().st_size / 1e6, "load_average": report.load_average()}
+    guard_mib = args.rss_guard_mib
+    peers = () if args.skip_peers else PEERS
     try:
         migrate(dsn)
         result["registry"] = run_ingest("registrations", landing, guard_mib)
         result["raw_copy_s"] = raw_copy_seconds(dsn, path)
         deliver(path, landing)
         result["ingest"] = run_ingest("tax_declarations", landing, guard_mib)
-        result["peers"] = {peer: run_peer(peer, path, dsn, landing, guard_mib) for peer in PEERS}
+        result["peers"] = {peer: run_peer(peer, path, dsn, landing, guard_mib) for peer in peers}
         result["marts"] = refresh_marts(dsn)
         result["vacuum_s"] = vacuum(dsn)
         deliver(month, landing, "to_khai_202412.csv")
         result["month"] = run_ingest("tax_declarations", landing, guard_mib)
         result["marts_after_month"] = refresh_marts(dsn, incremental=True)
     finally:
-        localpg.drop_database(server, name)
+        if args.keep_database:
+            print(f"scratch database kept: {name}", flush=True)
+        else:
+            localpg.drop_database(server, name)
         shutil.rmtree(landing, ignore_errors=True)
     return result
 

@@ -1,18 +1,24 @@
 """The marts refreshed incrementally after feed runs (htx.marts_incremental) equal a full rebuild:
 on a generated province — a few hundred entities with their histories, a few thousand tax
 declarations — through the real pipeline, each step followed by an incremental refresh that is
-then compared with a full one. (The bundled sample: tests/test_all_feeds_e2e.py; national scale:
+then compared with a full one; and on the national data's generator (bench/national_data.py) at
+a small size. (The bundled sample: tests/test_all_feeds_e2e.py; national scale, timed:
 bench/national.py.)"""
 import os
 import random
+import sys
 import uuid
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
 from conftest import query
 from faults_support import DROPPED_AT, TAX_HEADER, drop, run_feed, valid_codes
 from htx import marts, pipeline
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+import national_data  # noqa: E402
 
 SEED = 15
 STATUSES = ("tam_ngung_kinh_doanh", "khong_hoat_dong_tai_dia_chi", "dang_giai_the",
@@ -165,3 +171,34 @@ def test_incremental_refreshes_equal_a_full_rebuild(warehouse, landing, province
                                                     (filers, ["12/2024", "Q4/2024"], 0)))
     done = refreshed_as_a_full_rebuild(warehouse)
     assert (done["periods"], done["periods_recomputed"]) == (8 + 12 + 1, 4)
+
+
+def test_national_data_refreshed_incrementally_equal_a_full_rebuild(warehouse, landing,
+                                                                     registry_api, tmp_path,
+                                                                     monkeypatch):
+    """bench/national_data.py's registry and tax files, small: 400 cooperatives with their
+    histories (and a few invalid states), 6,000 declarations of 2024 and CIT for 2023, then the
+    next month's file (November's declarations, one in 97 amending October) and a registry pull
+    dating a dissolution back to 2019 — each followed by an incremental refresh equal to a full
+    one."""
+    monkeypatch.setenv("HTX_BULK_MIN_BYTES", "0")   # tax files read by the database, as at scale
+    registry = national_data.build_registry(cooperatives=400, seed=5)
+    server = registry_api([])
+    pull(server, *registry.items)
+    deliver(landing, "to_khai_202410.csv",
+            national_data.tax_file(tmp_path, 6000, registry, seed=5).read_bytes())
+    marts.refresh()
+
+    deliver(landing, "to_khai_202412.csv",
+            national_data.month_file(tmp_path, registry, seed=5).read_bytes())
+    done = refreshed_as_a_full_rebuild(warehouse)
+    assert done["periods_recomputed"] == 3        # October to December 2024 (December new)
+    assert done["periods"] > done["periods_recomputed"]
+
+    operating = next(item for item in registry.items
+                     if item["entity_type"] == "HTX" and item["status"] == "dang_hoat_dong"
+                     and item["registered_on"] < "2019-01-01")
+    pull(server, dict(operating, status="da_giai_the", status_since="2019-03-01",
+                      updated_at="2024-12-21T10:00:00+07:00"))   # after the last pull
+    done = refreshed_as_a_full_rebuild(warehouse)
+    assert 3 < done["periods_recomputed"] < done["periods"]

@@ -8,7 +8,8 @@ import pytest
 from psycopg2 import sql
 
 from conftest import query
-from htx import db, marts
+from htx import db, marts, marts_incremental
+from htx.feeds.config import FEEDS
 from htx.feeds import tax_declarations as parser
 
 H1, H2, H3, H4, H5 = "5701001057", "5701001064", "5701001071", "5701001089", "5701001096"
@@ -51,12 +52,14 @@ def delivery_batch(dsn) -> int:
 
 
 def merge_declarations(dsn):
-    """The delivery staged by declaration(), merged into core by the feed's merge."""
+    """The delivery staged by declaration(), merged into core by the feed's merge, after the step
+    that records for the marts what it changes (as htx.pipeline.merge_into_core runs them)."""
     batch = delivery_batch(dsn)
     query(dsn, "UPDATE audit.load_batch SET status = 'staged' WHERE batch_id = %s", (batch,))
     conn = db.connect(dsn)
     try:
         with conn, conn.cursor() as cur:
+            marts_incremental.record_merge(cur, FEEDS["tax_declarations"], batch)
             db.run_sql_file(cur, "merge/tax_declarations.sql", {"batch_id": batch})
     finally:
         conn.close()

@@ -1,5 +1,6 @@
-"""Refresh the plan's indicator marts: every file of include/sql/marts/, in name order, in one
-transaction, so readers see either the previous complete set or the new one, never a mix.
+"""Refresh the plan's indicator marts: the reporting periods (include/sql/marts/periods/), then
+every model of include/sql/marts/, in name order, in one transaction, so readers see either the
+previous complete set or the new one, never a mix.
 
 Each model (100–500) writes the entities behind its indicators (mart.plan_indicator_members);
 one generic step (700–800) derives their counts, sums and means as the indicator catalogue
@@ -11,7 +12,7 @@ the refresh, which leaves the previous marts in place.
 
 `HTX_REPORTING_YEARS` (environment; default 10, at least 2) bounds the reporting periods: the
 latest two years with data month by month, earlier years of that many years' window as full
-years only (include/sql/marts/000_reporting_period.sql). It reaches the SQL as the
+years only (include/sql/marts/periods/reporting_period.sql). It reaches the SQL as the
 transaction-local setting `htx.reporting_years`, so no model is built from a value.
 """
 from __future__ import annotations
@@ -97,10 +98,12 @@ def refresh(dag_run_id: str | None = None, dsn: str | None = None,
         _prepare(cur)
         with marts_incremental.refreshing(cur, incremental) as scope:
             for model in sorted(MARTS_SQL_DIR.glob("*.sql")):
-                if model.name != marts_incremental.PERIODS_MODEL.name:   # run by `refreshing`
-                    db.run_sql_file(cur, model)
+                db.run_sql_file(cur, model)
             for check in CHECKS:
                 _run_check(cur, check)
+        # The members' BRIN index covers the rows just written now, not after the next
+        # autovacuum: until then the next refresh would read every member to find its periods'.
+        cur.execute("SELECT mart.summarize_new_members()")   # migration 0120
         cur.execute("SELECT count(*) FROM mart.reporting_period")
         (periods,) = cur.fetchone()
         cur.execute("SELECT count(*) FROM mart.plan_indicator")

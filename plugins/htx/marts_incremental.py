@@ -2,11 +2,12 @@
 can change (issue 15 §Marts), with the result of a full rebuild.
 
 Every merge records in its own transaction the earliest reporting-period end its batch can
-change (`record_merge`: include/sql/marts_changes/<feed>.sql, worked out before the merge; a
-feed without one records NULL, "any period"), in audit.marts_change. An incremental refresh
+change (`record_merge`: the SQL its feed's configuration names as `marts_changes`, e.g.
+include/sql/marts_changes/tax_declarations.sql, worked out before the merge; a feed without one
+records NULL, "any period"), in audit.marts_change. An incremental refresh
 (`refreshing`) takes the records it sees and recomputes every period ending on or after the
 earliest of them, and every period new since the last refresh (a new month of data): the
-periods' set is computed first (000_reporting_period.sql), the rows of the periods to recompute
+periods' set is computed first (PERIODS_MODEL, outside the models' folder), the rows of the periods to recompute
 and of the periods gone are deleted, and mart.reporting_period holds only the periods to
 recompute while the models run — each model computes every period of it independently, and the
 models reading the marts' own tables (700, 810, the members check) read those periods only
@@ -25,29 +26,29 @@ from dataclasses import dataclass
 from datetime import date
 
 from htx import db
-from htx.paths import MARTS_SQL_DIR, SQL_DIR
+from htx.paths import MARTS_SQL_DIR
 
 log = logging.getLogger(__name__)
 
-PERIODS_MODEL = MARTS_SQL_DIR / "000_reporting_period.sql"
+# Which periods are reported, run by `refreshing` before the models (include/sql/marts/*.sql).
+PERIODS_MODEL = MARTS_SQL_DIR / "periods" / "reporting_period.sql"
 # The marts' tables with a row per period: the models only insert into them; a refresh deletes
 # the periods it recomputes (every one, in full) and those no longer reported.
 PERIOD_TABLES = ("mart.plan_indicator", "mart.plan_indicator_members",
                  "mart.locality_across_reform")
-CHANGES_SQL_DIR = SQL_DIR / "marts_changes"
 
 
 # --- recording what a merge changes -----------------------------------------------------------
 
-def record_merge(cur, feed_name: str, batch_id: int) -> None:
-    """Record the periods the batch's merge can change; call it before the merge, in its
-    transaction (what the merge replaces is still there to be measured)."""
-    changes_sql = CHANGES_SQL_DIR / f"{feed_name}.sql"
+def record_merge(cur, feed, batch_id: int) -> None:
+    """Record the periods the batch's merge can change (the feed's `marts_changes` SQL; without
+    one, any period); call it before the merge, in its transaction (what the merge replaces is
+    still there to be measured)."""
     periods_from = None
-    if changes_sql.exists():
-        db.run_sql_file(cur, changes_sql, {"batch_id": batch_id})
+    if feed.marts_changes is not None:
+        db.run_sql_file(cur, feed.marts_changes, {"batch_id": batch_id})
         (periods_from,) = cur.fetchone()
-    record(cur, feed_name, periods_from, batch_id)
+    record(cur, feed.name, periods_from, batch_id)
 
 
 def record(cur, what: str, periods_from: date | None = None, batch_id: int | None = None) -> None:

@@ -566,7 +566,7 @@ def merge_into_core(feed_name: str, batch_id: int) -> bool:
             return False
         if status != "staged":
             raise RuntimeError(f"batch {batch_id} is {status!r}, not staged: run validate first")
-        marts_incremental.record_merge(cur, feed.name, batch_id)   # before: it reads what goes
+        marts_incremental.record_merge(cur, feed, batch_id)   # before: it reads what goes
         db.run_sql_file(cur, feed.merge_sql, {"batch_id": batch_id})
         if feed.cursor_field:
             _advance_cursor(cur, feed, batch_id)

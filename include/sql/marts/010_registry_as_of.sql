@@ -26,6 +26,13 @@ ORDER BY p.period_start, p.period_end, m.valid_from DESC NULLS LAST;
 -- state on both maps: old_district_code on the district-level one, new_unit_code on the
 -- commune-level one), `khong_xac_dinh` when it has none there.
 CREATE TEMPORARY VIEW registry_at_period_end AS
+WITH state AS MATERIALIZED (   -- each state with its sector once, not once per period
+    SELECT s.valid_from, s.valid_to, s.entity_code, s.entity_type, s.status, s.registered_on,
+           s.charter_capital_vnd, s.members, t.sector, s.old_district_code, s.new_unit_code
+    FROM core.registration_state AS s
+    LEFT JOIN type_sector AS t
+      ON t.entity_type = s.entity_type AND t.division = substr(s.main_vsic, 1, 2)::smallint
+)
 SELECT p.period_start,
        p.period_end,
        p.published,
@@ -35,7 +42,7 @@ SELECT p.period_start,
        s.registered_on,
        s.charter_capital_vnd,
        s.members,
-       t.sector,
+       s.sector,
        s.registered_on <= p.period_end AND s.status <> 'da_giai_the' AS is_operating,
        s.old_district_code,
        s.new_unit_code,
@@ -44,11 +51,9 @@ SELECT p.period_start,
                 'khong_xac_dinh') AS locality
 FROM computed_period AS p
 JOIN period_map AS m USING (period_start, period_end)
-JOIN core.registration_state AS s
+JOIN state AS s
   ON s.valid_from <= p.period_end
- AND (s.valid_to IS NULL OR s.valid_to > p.period_end)
-LEFT JOIN type_sector AS t
-  ON t.entity_type = s.entity_type AND t.division = substr(s.main_vsic, 1, 2)::smallint;
+ AND (s.valid_to IS NULL OR s.valid_to > p.period_end);
 
 -- The published periods: a temporary table shared by the registry, tax and annual models of this
 -- refresh. It is written in period order, then entity type, so the member rows the models copy

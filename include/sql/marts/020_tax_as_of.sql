@@ -9,23 +9,49 @@
 -- branch's declarations (NNNNNNNNNN-NNN) count for its parent; codes unknown to the registry,
 -- and taxpayers not in HTX_TOTAL as of the period end, never count.
 
--- Every reporting period starts on 1 January (000_reporting_period.sql), so a tax period lies
--- within P exactly when it starts in P's year and ends by P's end: the year is an equality the
--- join can hash on.
+-- The batches whose declarations can count in the periods this refresh computes (a refresh after
+-- feed runs: the latest ones only): a 01/GTGT counts in the periods of its tax period's year, a
+-- 03/TNDN in those of the year after, so a batch whose tax periods all start before the year
+-- before the earliest period's is left unread (core.tax_declaration_batch, which holds every
+-- batch core holds: migration 0120, then every merge). Read with `= ANY` so that only their
+-- partitions are scanned.
+CREATE TEMPORARY TABLE tax_batch_counted ON COMMIT DROP AS
+SELECT batch_id
+FROM core.tax_declaration_batch
+WHERE periods_to >= (SELECT date_trunc('year', min(period_end)) - interval '1 year'
+                     FROM mart.reporting_period);
+
+-- Every reporting period starts on 1 January (periods/reporting_period.sql), so a tax period lies
+-- within P exactly when it starts in P's year and ends by P's end. The declarations are summed
+-- once per cooperative, year and tax-period end, then cumulated from January: the row of the
+-- latest end on or before P's end holds what P counts (it is P's row until the next end). A
+-- period thus costs one row per cooperative, not one per declaration it counts (a December's
+-- would count the twelve months and four quarters again).
 CREATE TEMPORARY TABLE tax_active ON COMMIT DROP AS
-WITH vat_in_period AS MATERIALIZED (   -- grouped by hashing, whatever the order below
-    SELECT p.period_start, p.period_end, p.months, d.parent_code,
+WITH by_end AS (
+    SELECT d.parent_code, date_trunc('year', d.period_start)::date AS year_start, d.period_end,
            sum(d.revenue_vnd) AS revenue_vnd
+    FROM core.tax_declaration_latest AS d
+    WHERE d.batch_id = ANY (ARRAY(SELECT batch_id FROM tax_batch_counted))
+      AND d.form_code = '01/GTGT'
+      AND date_trunc('year', d.period_start)::date IN (SELECT period_start
+                                                       FROM mart.reporting_period)
+    GROUP BY 1, 2, 3
+), year_to_date AS (
+    SELECT parent_code, year_start, period_end,
+           sum(revenue_vnd) OVER running AS revenue_vnd,
+           coalesce(lead(period_end) OVER running, 'infinity') AS next_end
+    FROM by_end
+    WINDOW running AS (PARTITION BY parent_code, year_start ORDER BY period_end)
+), in_period AS MATERIALIZED (   -- each period's row per cooperative, before the registry's
+    SELECT p.period_start, p.period_end, p.months, v.parent_code, v.revenue_vnd
     FROM mart.reporting_period AS p
-    JOIN core.tax_declaration_latest AS d
-      ON d.form_code = '01/GTGT'
-     AND date_trunc('year', d.period_start)::date = p.period_start
-     AND d.period_start >= p.period_start
-     AND d.period_end <= p.period_end
-    GROUP BY p.period_start, p.period_end, p.months, d.parent_code
+    JOIN year_to_date AS v
+      ON v.year_start = p.period_start
+     AND v.period_end <= p.period_end AND p.period_end < v.next_end
 )
 SELECT v.period_start, v.period_end, v.months, v.parent_code, v.revenue_vnd
-FROM vat_in_period AS v
+FROM in_period AS v
 JOIN registry_as_of AS o
   ON o.period_start = v.period_start AND o.period_end = v.period_end
  AND o.entity_code = v.parent_code
@@ -41,7 +67,8 @@ WITH profit_year AS (    -- the last full calendar year that has ended by the en
 SELECT y.period_start, y.period_end, d.parent_code, sum(d.profit_before_tax_vnd) AS profit_vnd
 FROM profit_year AS y
 JOIN core.tax_declaration_latest AS d
-  ON d.form_code = '03/TNDN'
+  ON d.batch_id = ANY (ARRAY(SELECT batch_id FROM tax_batch_counted))
+ AND d.form_code = '03/TNDN'
  AND d.period_kind = 'year'
  AND d.period_start = y.year_start
 JOIN registry_as_of AS o

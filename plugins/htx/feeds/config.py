@@ -47,6 +47,9 @@ class Feed:
     merge: Path | None = None        # the merge SQL
     bulk_sql: Path | None = None     # the database reader's typing SQL (a BulkCsvParser's feed)
     migrations: Path | None = None   # a folder of the feed's own migrations, after the core's
+    # The SQL giving the earliest reporting-period end a batch's merge can change, for the
+    # marts' incremental refresh (htx.marts_incremental); none: every period is recomputed.
+    marts_changes: Path | None = None
 
     @property
     def staging_table(self) -> str:
@@ -96,6 +99,7 @@ FEEDS: dict[str, Feed] = {
             cursor_field="updated_at",
             doc="Incremental pull (updated_since cursor) of cooperative registrations; every "
                 "state kept as history (valid_from / valid_to).",
+            marts_changes=SQL_DIR / "marts_changes" / "registrations.sql",
         ),
         Feed(
             name="tax_declarations",
@@ -108,6 +112,7 @@ FEEDS: dict[str, Feed] = {
             doc="Monthly CSV (UTF-8 or Windows-1258, `;`, Vietnamese numbers); supplementary "
                 "declarations (Lần nộp) supersede earlier ones; branches roll up to the parent.",
             bulk_sql=SQL_DIR / "bulk" / "tax_declarations.sql",
+            marts_changes=SQL_DIR / "marts_changes" / "tax_declarations.sql",
         ),
         Feed(
             name="support_lending",

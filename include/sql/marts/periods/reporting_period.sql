@@ -22,7 +22,10 @@ FROM (
            max((updated_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date) AS last_day
     FROM core.registration_state
     UNION ALL
-    SELECT min(filed_on), max(filed_on) FROM core.tax_declaration
+    SELECT min(filed_from), max(filed_to)   -- kept per batch (migration 0120), not read per row
+    FROM core.tax_declaration_batch AS b
+    CROSS JOIN LATERAL (SELECT FROM core.tax_declaration AS d    -- a batch core holds: one row
+                        WHERE d.batch_id = b.batch_id LIMIT 1) AS held   -- of its partition
     UNION ALL
     SELECT min(report_date), max(report_date) FROM core.lending_contract
     UNION ALL
