@@ -22,7 +22,7 @@ from htx import db
 from htx.errors import Rejection, blames_delivery, describe, printable, with_object
 from htx.feeds.common import ParsedRow
 from htx.feeds.config import FEEDS, Feed
-from htx.feeds.kit import parser_of
+from htx.feeds.kit import batch_check_of, parser_of
 from htx.quarantine import jsonb, quarantine_rows
 
 log = logging.getLogger(__name__)
@@ -444,17 +444,33 @@ def _stage_in_python(cur, feed: Feed, parser, runner, batch_id: int, urls: list[
     across objects: an API pull of a hundred 500-item pages is validated in two calls, not a
     hundred (each GX call costs about 0.3 s whatever its size)."""
     counts = StageCounts(0, 0, 0)
-    for chunk in _chunks(_parsed_rows(parser, urls, zone), CHUNK_ROWS, CHUNK_SOURCE_CHARS):
+    for chunk in _chunks(_parsed_rows(feed, parser, urls, zone), CHUNK_ROWS, CHUNK_SOURCE_CHARS):
         counts = _add(counts, _stage_chunk(cur, feed, parser, runner, batch_id, chunk))
     return counts
 
 
-def _parsed_rows(parser, urls: list[str], zone) -> Iterator[ParsedRow]:
+def _parsed_rows(feed: Feed, parser, urls: list[str], zone) -> Iterator[ParsedRow]:
     """Each parser is given the landed object open, and reads no more of it than its limits
-    allow (htx.limits): an oversized delivery is refused without being held in memory."""
+    allow (htx.limits): an oversized delivery is refused without being held in memory. A feed's
+    batch check (htx.feeds.kit.BatchCheck) sees each object's rows whole before any is yielded."""
+    check = batch_check_of(feed)
     for url in urls:
         with zone.open(url) as stream:
-            yield from parser.parse_object(stream, url)
+            rows = parser.parse_object(stream, url)
+            if check is not None:
+                rows = list(rows)
+                _table_rules_hold(check(rows, url), url)
+            yield from rows
+
+
+def _table_rules_hold(failures: list[str], source_object: str | None = None) -> None:
+    """A broken table-level rule — the suite's, or the feed's batch check over one landed
+    object — rejects the whole batch (recorded by validate_and_stage): the reasons, then the
+    object (a suite's chunk may span objects: then the batch's delivery)."""
+    if failures:
+        rejected = BatchRejected(with_object("; ".join(failures), source_object))
+        rejected.names_its_object = source_object is not None
+        raise rejected
 
 
 def _summed(tallies: list[dict]) -> dict:
@@ -504,9 +520,7 @@ def _add(a: StageCounts, b: StageCounts) -> StageCounts:
 
 def _stage_chunk(cur, feed: Feed, parser, runner, batch_id: int,
                  chunk: list[ParsedRow]) -> StageCounts:
-    table_failures = runner.check(chunk, parser.COLUMNS + parser.CHECK_COLUMNS)
-    if table_failures:
-        raise BatchRejected("; ".join(table_failures))
+    _table_rules_hold(runner.check(chunk, parser.COLUMNS + parser.CHECK_COLUMNS))
     good = [row for row in chunk if not row.failures]
     bad = [row for row in chunk if row.failures]
     db.copy_rows(cur, feed.staging_table, LINEAGE_COLUMNS + parser.COLUMNS,

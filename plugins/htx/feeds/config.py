@@ -46,6 +46,7 @@ class Feed:
     suite: Path | None = None        # the expectation suite (JSON)
     merge: Path | None = None        # the merge SQL
     bulk_sql: Path | None = None     # the database reader's typing SQL (a BulkCsvParser's feed)
+    batch_check: str | None = None   # a table-level rule: a parser function (htx.feeds.kit.BatchCheck)
     migrations: Path | None = None   # a folder of the feed's own migrations, after the core's
 
     @property
@@ -118,6 +119,7 @@ FEEDS: dict[str, Feed] = {
             expected_cadence=timedelta(days=31),
             doc="Monthly XLSX snapshot of every loan contract as of its report date; the "
                 "`Tổng cộng` totals must reconcile with the detail or the file is rejected whole.",
+            batch_check="reconcile_totals",
         ),
         Feed(
             name="credit_fund_reports",

@@ -5,6 +5,8 @@ A feed is configuration (`htx.feeds.config.Feed`) naming:
     `ApiPull` (an HTTP API pulled incrementally through a client module, an `ApiClient`);
   * its contract parser, a module that is a `Parser`; one that is also a `BulkCsvParser` may
     declare a database reader (`Feed.bulk_sql`) for its large CSV deliveries (htx.bulk);
+  * optionally a batch check (`Feed.batch_check`), a `BatchCheck` of its parser module: a
+    table-level rule over all rows of one landed object (e.g. totals that must reconcile);
   * its expectation suite, merge SQL and, for a feed kept outside this repository, migrations.
 The pipeline and the DAG factory read a feed through these only, never by its name.
 
@@ -79,6 +81,30 @@ class BulkCsvParser(Parser, Protocol):
 
     def check_header(self, header: list[str] | None, source_object: str) -> list[str | None]:
         """The staged column of each position; rejects a header that is not the contract's."""
+
+
+class BatchCheck(Protocol):
+    """A feed's table-level rule over all parsed rows of one landed object (quarantined ones
+    included), beside the suite's table-level expectations, which see one chunk at a time: the
+    reasons the object breaks it, none when it holds. The pipeline holds the object's rows for it
+    (bounded by the parser's limits) before any is validated; a reason rejects the whole batch
+    through the same path as a failed table-level expectation."""
+
+    def __call__(self, rows: list, source_object: str) -> list[str]:
+        """Each broken rule's reason (the object is named by the pipeline)."""
+
+
+def batch_check_of(feed) -> BatchCheck | None:
+    """The feed's declared batch check, a function of its parser module (None: it has none)."""
+    if feed.batch_check is None:
+        return None
+    from htx.errors import PlatformError
+
+    check = getattr(parser_of(feed), feed.batch_check, None)
+    if not callable(check):
+        raise PlatformError(f"parser {feed.parser_module} of feed {feed.name} has no batch check "
+                            f"{feed.batch_check}")
+    return check
 
 
 def parser_of(feed) -> Parser:
