@@ -30,7 +30,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from htx.dev.sample.registrations import operating_as_of
+from htx.dev.sample.draws import uneven_split
+from htx.dev.sample.registry_states import operating_as_of
 
 SEED = 3003
 PERIOD_END = date(2024, 9, 30)
@@ -134,13 +135,8 @@ class _Book:
         return first + timedelta(days=self.rng.randint(0, (last - first).days))
 
     def split(self, total: int, parts: int, minimum: int) -> list[int]:
-        """`parts` integers ≥ minimum, uneven like real loans, summing exactly to `total`."""
-        weights = [self.rng.lognormvariate(0, 0.5) for _ in range(parts)]
-        spare = total - minimum * parts
-        shares = [minimum + int(spare * w / sum(weights)) for w in weights]
-        for i in range(total - sum(shares)):
-            shares[i % parts] += 1
-        return shares
+        """Uneven like real loans."""
+        return uneven_split(self.rng, total, parts, minimum, spread=0.5)
 
 
 def _loans(registry_items: list[dict]) -> list[Loan]:
