@@ -14,16 +14,22 @@ from __future__ import annotations
 import hashlib
 import importlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Iterable, Iterator
 
-from htx import db
+from psycopg2 import sql
+
+from htx import bulk, db, marts_incremental
 from htx.errors import Rejection, blames_delivery, describe, printable, with_object
 from htx.feeds.common import ParsedRow
 from htx.feeds.config import FEEDS, Feed
 from htx.feeds.kit import batch_check_of, parser_of
+from htx.landing import DeliveryChanged, LandingZone, RefusedDelivery
 from htx.quarantine import jsonb, quarantine_rows
+from htx.redaction import redact
+from htx.validation import SAMPLE_SIZE, ExpectationTally, SuiteRunner
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +82,6 @@ def _extract_api(feed: Feed, run: RunInfo) -> int:
     but a transient one rejects the batch (BatchRejected): nothing of it reaches core. A pull the
     client refuses (its PullRejected: a token loop, a limit passed) keeps the pages landed until
     then, for inspection. The client is the feed's (htx.feeds.kit.ApiClient)."""
-    from htx.landing import LandingZone
-
     client = importlib.import_module(feed.source.client)
     api = client.configured()  # a refused setting fails the task before any batch is opened
     zone = LandingZone.configured()
@@ -138,10 +142,6 @@ def _extract_files(feed: Feed, run: RunInfo) -> list[int]:
     with file size), and the copy is kept only when its content is new.
     A delivery that cannot be landed (a link, not a regular file, unreadable) is rejected by
     name while the others land."""
-    import time
-
-    from htx.landing import DeliveryChanged, LandingZone
-
     zone = LandingZone.configured()
     newest = _newest_fingerprints(feed)
     listed_at = time.time()
@@ -165,8 +165,6 @@ def _extract_files(feed: Feed, run: RunInfo) -> list[int]:
 
 def _land_delivery(feed: Feed, run: RunInfo, zone, delivery, listed_at: float) -> int | None:
     """The delivery's batch, landed; None when its bytes are the newest delivery's of its path."""
-    from htx.landing import RefusedDelivery
-
     if delivery.refused:
         raise RefusedDelivery(delivery.refused)
     relative = delivery.relative
@@ -328,8 +326,6 @@ class _Suite:
         self.feed_name, self.runner = feed_name, runner
 
     def runner_for_new_batch(self):
-        from htx.validation import SuiteRunner
-
         self.runner = self.runner or SuiteRunner(self.feed_name)
         self.runner.reset()
         return self.runner
@@ -356,8 +352,6 @@ def validate_and_stage(feed_name: str, batch_id: int, runner=None) -> StageCount
 
 
 def _validate_and_stage(feed: Feed, suite: _Suite, batch_id: int) -> StageCounts:
-    from htx.landing import LandingZone
-
     parser = parser_of(feed)
     zone = LandingZone.configured()
     with db.transaction() as conn, conn.cursor() as cur:
@@ -426,8 +420,6 @@ def _stage_in_database(cur, feed: Feed, parser, batch_id: int, url: str, size_by
                        zone) -> tuple[StageCounts, dict] | None:
     """A large CSV delivery read, typed and checked by PostgreSQL (htx.bulk); None when the
     file is small or needs the Python parser."""
-    from htx import bulk
-
     if not bulk.applies(feed, size_bytes):
         return None
     try:
@@ -475,8 +467,6 @@ def _table_rules_hold(failures: list[str], source_object: str | None = None) -> 
 
 def _summed(tallies: list[dict]) -> dict:
     """One batch's tallies from those of its parts (objects read by the database, the rest)."""
-    from htx.validation import SAMPLE_SIZE, ExpectationTally
-
     total: dict = {}
     for part in tallies:
         for key, tally in part.items():
@@ -488,10 +478,6 @@ def _summed(tallies: list[dict]) -> dict:
 
 
 def _clear_batch_rows(cur, feed: Feed, batch_id: int) -> None:
-    from psycopg2 import sql
-
-    from htx import bulk
-
     for table in (feed.staging_table, feed.quarantine_table):
         cur.execute(sql.SQL("DELETE FROM {} WHERE batch_id = %s").format(db.qualified(table)),
                     (batch_id,))
@@ -567,8 +553,6 @@ def merge_batches(feed_name: str, batch_ids: list[int]) -> list[int]:
 def merge_into_core(feed_name: str, batch_id: int) -> bool:
     """Apply the staged batch to core in one transaction; False if it was already merged or
     was rejected."""
-    from htx import marts_incremental
-
     feed = FEEDS[feed_name]
     with db.transaction() as conn, conn.cursor() as cur:
         # One merge per feed at a time: history is recomputed across batches.
@@ -621,8 +605,6 @@ def publish_batches(feed_name: str, batch_ids: list[int]) -> dict:
 
 def publish(feed_name: str, batch_id: int) -> dict:
     """Close the batch: drop its staging rows and report what it did."""
-    from psycopg2 import sql
-
     feed = FEEDS[feed_name]
     with db.transaction() as conn, conn.cursor() as cur:
         cur.execute(sql.SQL("DELETE FROM {} WHERE batch_id = %s").format(
@@ -642,8 +624,6 @@ def mark_run_failed(dag_id: str, run_id: str, error: str) -> int:
     """Mark the run's unfinished batches failed (failure callback); returns how many. Only a
     failure of the infrastructure or the platform leaves a batch unfinished: the next run takes
     it up again."""
-    from htx.redaction import redact
-
     with db.transaction() as conn, conn.cursor() as cur:
         cur.execute(
             "UPDATE audit.load_batch SET status = 'failed', error = %s, finished_at = now()"

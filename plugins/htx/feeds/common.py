@@ -1,6 +1,7 @@
 """What every contract parser produces: typed rows that remember where they came from."""
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import math
@@ -76,8 +77,6 @@ class BoundedLines:
     The reader calls `row_read()` after each row it takes."""
 
     def __init__(self, text: TextIO, source_object: str):
-        import csv
-
         self.text, self.source_object = text, source_object
         self.longest = limits.CSV_LINE_CHARS.value()
         # csv's own field limit (128 KiB) must never refuse what this limit lets through.

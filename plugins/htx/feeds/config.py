@@ -8,6 +8,7 @@ the DAG factory are shared and name no feed.
 """
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass
 from datetime import timedelta
@@ -157,8 +158,6 @@ FEEDS: dict[str, Feed] = {
 
 
 def _registered(modules: str) -> dict[str, Feed]:
-    import importlib
-
     declared = [importlib.import_module(m.strip()).FEED for m in modules.split(",") if m.strip()]
     return {feed.name: feed for feed in declared}
 

@@ -14,8 +14,11 @@ DAG files import this module at parse time: it holds declarations only.
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any, BinaryIO, ClassVar, Iterator, Protocol, runtime_checkable
+
+from htx.errors import PlatformError
 
 
 @dataclass(frozen=True)
@@ -98,8 +101,6 @@ def batch_check_of(feed) -> BatchCheck | None:
     """The feed's declared batch check, a function of its parser module (None: it has none)."""
     if feed.batch_check is None:
         return None
-    from htx.errors import PlatformError
-
     check = getattr(parser_of(feed), feed.batch_check, None)
     if not callable(check):
         raise PlatformError(f"parser {feed.parser_module} of feed {feed.name} has no batch check "
@@ -111,10 +112,6 @@ def parser_of(feed) -> Parser:
     """The feed's parser module, checked against the interface it must offer (a BulkCsvParser
     when the feed declares a database reader): a missing member fails as the platform's fault,
     naming it, never as a rejected delivery."""
-    import importlib
-
-    from htx.errors import PlatformError
-
     module = importlib.import_module(feed.parser_module)
     wanted = BulkCsvParser if feed.bulk_sql else Parser
     if not isinstance(module, wanted):

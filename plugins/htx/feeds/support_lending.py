@@ -54,6 +54,8 @@ from htx.feeds.common import blank_cell as _blank, cell_text as _clean_text
 from htx.feeds.common import excel_decimal as _excel_decimal
 from htx.feeds.xlsx import open_workbook
 
+# Function-local imports: openpyxl's helpers only for a message that names a column letter.
+
 # Staged columns, in COPY order (lineage columns come first, added by the pipeline). The first five
 # are the file's own facts, repeated on each of its rows: each file is a snapshot as of its date.
 COLUMNS = (

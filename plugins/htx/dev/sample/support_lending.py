@@ -25,6 +25,7 @@ import calendar
 import io
 import random
 import re
+import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -32,6 +33,8 @@ from pathlib import Path
 
 from htx.dev.sample.draws import uneven_split
 from htx.dev.sample.registry_states import operating_as_of
+
+# Function-local imports: openpyxl (slow to import) only when a workbook is written.
 
 SEED = 3003
 PERIOD_END = date(2024, 9, 30)
@@ -254,8 +257,6 @@ def _write_report(path: Path, report: Report, loans: list[Loan]) -> Path:
 def _save(book, path: Path, stamp: datetime) -> None:
     """Save with fixed timestamps (document properties, zip entries): the same sample is the same
     bytes, so a regenerated drop folder holds no "changed" file for the pipeline to reload."""
-    import zipfile
-
     buffer = io.BytesIO()
     book.save(buffer)
     iso = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
