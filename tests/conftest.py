@@ -160,6 +160,8 @@ def query(dsn: str, sql: str, params=None) -> list[tuple]:
 
 # The files that take minutes (a whole stack, `make demo`, `make up`) go first, so the parallel
 # processes start on them while the short files fill the other process (--dist loadfile).
+# Measured: the two processes' schedule replayed from one run's --durations ends at about 1,620 s
+# with this order and 1,880 s in collection order (test_topology.py, ~570 s, would start last).
 LONG_FILES = ("test_topology.py", "test_demo_poisoned.py", "test_bind_localhost.py",
               "test_demo_other_data.py", "test_all_feeds_e2e.py")
 
