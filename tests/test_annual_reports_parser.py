@@ -7,11 +7,13 @@ from htx.feeds.annual_reports import CHECK_COLUMNS, COLUMNS, HEADERS, parse_obje
 from htx.feeds.common import RejectedObject
 
 DATA = Path(__file__).parent / "data" / "annual_reports"
+# The bad-input corpus's files of this feed, where it has the file a test wants.
+CORPUS = Path(__file__).parent / "corpus" / "annual_reports"
 NAME = "annual_reports/bao_cao_nam_2023.csv"
 
 
-def parse_file(file: str):
-    return list(parse_object((DATA / file).read_bytes(), NAME))
+def parse_file(file: str, folder: Path = DATA):
+    return list(parse_object((folder / file).read_bytes(), NAME))
 
 
 @pytest.fixture(scope="module")
@@ -69,19 +71,20 @@ def test_columns_may_come_in_any_order_the_names_are_the_contract():
             row.values["managers_college_plus"]) == (20, 12, 5, 1)
 
 
-@pytest.mark.parametrize("file, message", [
-    ("missing_column.csv",
+@pytest.mark.parametrize("folder, file, message", [
+    (DATA, "missing_column.csv",
      "headers are not the contract's: missing column(s): managers_college_plus"),
-    ("renamed_column.csv",
+    (DATA, "renamed_column.csv",
      "headers are not the contract's: missing column(s): workers; unexpected column(s): lao_dong"),
-    ("semicolon.csv", "not comma-separated: the header is separated by ';'"),
-    ("header_only.csv", "header only: the file holds no report rows"),
-    ("empty.csv", "empty file"),
-    ("unclosed_quote.csv", "malformed CSV at line"),
+    (DATA, "semicolon.csv", "not comma-separated: the header is separated by ';'"),
+    (CORPUS, "header_only.csv", "header only: the file holds no report rows"),
+    (CORPUS, "empty.csv", "empty file"),
+    (DATA, "unclosed_quote.csv", "malformed CSV at line"),
 ])
-def test_a_file_not_in_the_contracts_shape_is_rejected_whole_with_a_clear_message(file, message):
+def test_a_file_not_in_the_contracts_shape_is_rejected_whole_with_a_clear_message(folder, file,
+                                                                                   message):
     with pytest.raises(RejectedObject) as raised:
-        parse_file(file)
+        parse_file(file, folder)
     assert str(raised.value).startswith(message) and str(raised.value).endswith(f" — {NAME}")
 
 

@@ -10,7 +10,8 @@ from htx.feeds import annual_reports as parser
 from htx.feeds.common import RejectedObject
 from htx.dev.sample import RESEND_DIR
 from htx.dev.sample.annual_reports import write_files
-from htx.dev.sample.registrations import generate, operating_as_of, states_as_of
+from htx.dev.sample.registrations import generate
+from htx.dev.sample.registry_states import operating_as_of, states_as_of
 
 AS_OF = date(2024, 9, 30)
 CODES = ("HTX_WORKERS", "HTX_MEMBER_WORKERS", "HTX_AVG_INCOME", "HTX_MANAGERS",

@@ -24,6 +24,7 @@ from faults_support import fresh_warehouse, valid_codes
 from htx import db, pipeline
 from htx.feeds.common import RejectedObject
 from htx.feeds.config import FEEDS
+from htx.feeds.kit import batch_check_of
 from htx.reference import indicator_catalogue
 
 EXAMPLES = settings(max_examples=20, deadline=None, derandomize=True, database=None,
@@ -89,6 +90,9 @@ def stager():
                 assert str(err).endswith(" — " + source_object)  # the reason, then the file
                 return
             assert len(rows) == rows_in, "the parser yields every delivered row"
+            check = batch_check_of(feed)
+            if check is not None and check(rows, source_object):
+                return  # the feed's table-level rule failed: the batch is rejected whole
             runner = runners.setdefault(feed_name, SuiteRunner(feed_name))
             runner.reset()
             conn = db.connect(dsn, role=db.LOADER_ROLE)

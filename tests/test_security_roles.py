@@ -226,6 +226,51 @@ def test_migrate_makes_the_configured_dags_login_and_refuses_a_superuser_one(mon
                 Login._admin(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
+@pytest.mark.parametrize("in_transaction", [True, False])
+def test_two_migrators_making_the_same_dags_login_at_once_both_succeed(in_transaction):
+    """Roles are the server's, shared by every database's migrator: a migrator whose CREATE ROLE
+    waits on another's uncommitted one finds the role made, and goes on."""
+    import threading
+    import time
+
+    from htx.migrate import grant_dags_login
+
+    name, password = f"htx_t_race_{uuid.uuid4().hex[:8]}", secrets.token_urlsafe(18)
+    first = psycopg2.connect(SERVER.uri("postgres"))
+    second = psycopg2.connect(SERVER.uri("postgres"))
+    # migrate runs it in its transaction; the tests' as_dags_login in autocommit
+    second.autocommit = not in_transaction
+    try:
+        with first.cursor() as cur:
+            grant_dags_login(cur, name, password)   # made, not yet committed
+            outcome = []
+            racer = threading.Thread(target=lambda: outcome.append(
+                _attempt(grant_dags_login, second.cursor(), name, password)))
+            racer.start()
+            while not query(SERVER.uri("postgres"), "SELECT 1 FROM pg_stat_activity WHERE pid ="
+                            " %s AND wait_event_type = 'Lock'", (second.get_backend_pid(),)):
+                assert racer.is_alive(), outcome
+                time.sleep(0.05)
+        first.commit()
+        racer.join(60)
+        assert outcome == [None]
+        second.commit()
+        assert query(SERVER.uri("postgres"), "SELECT pg_has_role(%s, 'htx_loader', 'MEMBER')",
+                     (name,)) == [(True,)]
+    finally:
+        first.close()
+        second.close()
+        Login._admin(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+def _attempt(action, *args) -> Exception | None:
+    try:
+        action(*args)
+    except Exception as err:  # the outcome the test reports
+        return err
+    return None
+
+
 def test_the_local_stack_gives_the_dags_their_own_login(tmp_path):
     """What `make demo` and `make up` connect with when no warehouse is configured."""
     import subprocess

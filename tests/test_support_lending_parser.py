@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from htx.feeds.common import RejectedObject
-from htx.feeds.support_lending import CHECK_COLUMNS, COLUMNS, parse_object
+from htx.feeds.support_lending import CHECK_COLUMNS, COLUMNS, parse_object, reconcile_totals
 
 DATA = Path(__file__).parent / "data" / "support_lending"
 HEADERS = ["STT", "Mã số HTX", "Tên HTX", "Số hợp đồng", "Ngày giải ngân", "Số tiền giải ngân",
@@ -58,7 +58,16 @@ def report_bytes(details=None, *, title="BÁO CÁO CHO VAY HỖ TRỢ PHÁT TRI�
 
 
 def parse(data: bytes, name="lending/vbsp_202409.xlsx"):
-    return list(parse_object(data, name))
+    """The rows the pipeline takes: parsed, and passing the feed's batch check."""
+    rows = list(parse_object(data, name))
+    assert reconcile_totals(rows, name) == []
+    return rows
+
+
+def unreconciled(data: bytes, name="lending/vbsp_202409.xlsx") -> str:
+    """The reason the feed's batch check (its table-level rule) rejects the parsed file."""
+    (reason,) = reconcile_totals(list(parse_object(data, name)), name)
+    return reason
 
 
 def rejected(data: bytes, name="lending/vbsp_202409.xlsx") -> str:
@@ -197,7 +206,7 @@ def test_the_fund_label_may_use_either_spelling_of_uy():
 # --- whole-file rejections ------------------------------------------------------------------
 
 def test_totals_that_do_not_reconcile_reject_the_file_with_both_figures_for_each_column():
-    message = rejected(report_bytes(totals=(1600.5, 970.25)))
+    message = unreconciled(report_bytes(totals=(1600.5, 970.25)))
     assert "'Tổng cộng' row 10 does not reconcile" in message
     assert "Số tiền giải ngân: file total 1,600.5, sum of the 3 detail rows 1,600.5" in message
     assert ("Dư nợ: file total 970.25, sum of the 3 detail rows 850.25 (difference 120.00)"
@@ -207,8 +216,8 @@ def test_totals_that_do_not_reconcile_reject_the_file_with_both_figures_for_each
 def test_reconciliation_allows_less_than_half_a_unit_of_the_details_finest_decimal():
     # Disbursed amounts use one decimal (300.5): a difference below 0.05 is Excel's arithmetic.
     assert len(parse(report_bytes(totals=(1600.54, 850.25)))) == 3
-    assert "difference 0.05" in rejected(report_bytes(totals=(1600.55, 850.25)))
-    assert "difference 0.01" in rejected(report_bytes(totals=(1600.5, 850.26)))
+    assert "difference 0.05" in unreconciled(report_bytes(totals=(1600.55, 850.25)))
+    assert "difference 0.01" in unreconciled(report_bytes(totals=(1600.5, 850.26)))
 
 
 def test_rows_that_will_be_quarantined_still_count_in_the_reconciliation():
@@ -221,8 +230,16 @@ def test_rows_that_will_be_quarantined_still_count_in_the_reconciliation():
 def test_an_unreadable_amount_is_named_when_the_totals_then_differ():
     details = [list(r) for r in DETAILS]
     details[2][6] = "sáu trăm"
-    message = rejected(report_bytes(details, totals=(1600.5, 850.25)))
+    message = unreconciled(report_bytes(details, totals=(1600.5, 850.25)))
     assert "(1 row(s) without a readable amount)" in message
+
+
+def test_a_report_of_no_contract_is_reconciled_by_the_parser():
+    # No row carries the totals to the batch check: the parser checks them itself.
+    assert parse(report_bytes([], totals=(0, 0))) == []
+    message = rejected(report_bytes([], totals=(5, 0)))
+    assert "'Tổng cộng' row 7 does not reconcile" in message
+    assert "Số tiền giải ngân: file total 5, sum of the 0 detail rows 0 (difference 5)" in message
 
 
 def test_a_missing_totals_row_rejects_the_file():

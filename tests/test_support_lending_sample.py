@@ -10,7 +10,8 @@ from conftest import SEED_FIGURES, query
 from htx import marts
 from htx.feeds import support_lending as parser
 from htx.feeds.common import RejectedObject
-from htx.dev.sample.registrations import generate, operating_as_of
+from htx.dev.sample.registrations import generate
+from htx.dev.sample.registry_states import operating_as_of
 from htx.dev.sample.support_lending import PERIOD_END, write_files
 from test_support_lending_core import registry_reaching, stage_and_merge
 
@@ -31,14 +32,18 @@ def sample(tmp_path_factory, registry_items):
 
 @pytest.fixture(scope="module")
 def parsed(sample):
-    """File name → rows the pipeline would load, or the rejection message."""
+    """File name → rows the pipeline would load, or the rejection's reason."""
     root, paths = sample
     found = {}
     for path in paths:
         try:
-            found[path.name] = loadable(list(parser.parse_object(path.read_bytes(), path.name)))
+            rows = list(parser.parse_object(path.read_bytes(), path.name))
         except RejectedObject as err:
             found[path.name] = str(err)
+            continue
+        # The feed's batch check, its table-level rule, rejects the file whole.
+        broken = parser.reconcile_totals(rows, path.name)
+        found[path.name] = "; ".join(broken) if broken else loadable(rows)
     return found
 
 

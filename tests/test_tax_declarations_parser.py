@@ -9,15 +9,17 @@ from htx.feeds.common import RejectedObject
 from htx.feeds.tax_declarations import CHECK_COLUMNS, COLUMNS, HEADERS, parse_object
 
 DATA = Path(__file__).parent / "data" / "tax_declarations"
+# The bad-input corpus's files of this feed, where it has the file a test wants.
+CORPUS = Path(__file__).parent / "corpus" / "tax_declarations"
 
 
 def parse_file(name: str):
     return list(parse_object((DATA / name).read_bytes(), f"tax/{name}"))
 
 
-def rejection(name: str = "", raw: bytes | None = None) -> str:
+def rejection(name: str = "", raw: bytes | None = None, folder: Path = DATA) -> str:
     with pytest.raises(RejectedObject) as caught:
-        raw = (DATA / name).read_bytes() if raw is None else raw
+        raw = (folder / name).read_bytes() if raw is None else raw
         list(parse_object(raw, f"tax/{name or 'x.csv'}"))
     return str(caught.value)
 
@@ -110,9 +112,10 @@ def test_a_comma_separated_file_is_rejected_with_a_clear_message():
     assert "not ';'-separated" in message and "looks ','-separated" in message
 
 
-@pytest.mark.parametrize("name", ["empty.csv", "header_only.csv", "blank_rows_only.csv"])
-def test_a_delivery_without_declarations_is_rejected(name):
-    assert f"tax/{name}" in rejection(name)
+@pytest.mark.parametrize("folder, name", [(CORPUS, "empty.csv"), (CORPUS, "header_only.csv"),
+                                          (DATA, "blank_rows_only.csv")])
+def test_a_delivery_without_declarations_is_rejected(folder, name):
+    assert f"tax/{name}" in rejection(name, folder=folder)
 
 
 @pytest.mark.parametrize("raw, words", [

@@ -13,7 +13,8 @@ from htx import marts, pipeline
 from htx.feeds import tax_declarations as parser
 from htx.feeds.common import RejectedObject
 from htx.dev.sample import tax_declarations as sample
-from htx.dev.sample.registrations import PERIOD_END, PERIOD_START, generate, operating_as_of
+from htx.dev.sample.registrations import PERIOD_END, PERIOD_START, generate
+from htx.dev.sample.registry_states import operating_as_of
 
 TAX_INDICATORS = ["HTX_TAX_ACTIVE", "HTX_NOT_ACTIVE", "HTX_NOT_ACTIVE_SHARE", "HTX_AVG_REVENUE",
                   "HTX_AVG_PROFIT"]

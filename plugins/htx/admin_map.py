@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 
+from psycopg2.extras import execute_values
+
 from htx.paths import REFERENCE_DIR
 
 VN = timezone(timedelta(hours=7))
@@ -290,8 +292,6 @@ def place(locality: str | None, address: str | None, recorded_at: datetime | Non
 def place_registry_states(cur) -> int:
     """Place every stored registry state again (the reference data may have changed); returns
     how many states moved."""
-    from psycopg2.extras import execute_values
-
     cur.execute("SELECT entity_code, updated_at, locality_raw, address, locality_code,"
                 " old_district_code, new_unit_code, locality_rule FROM core.registration_state")
     moved = []

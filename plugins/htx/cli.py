@@ -23,9 +23,21 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
+from psycopg2 import sql
+
+from htx import db, dictionary, stack
 from htx.dag_runs import run_dag
 from htx.errors import printable
-from htx.settings import ENV_REGISTRY_API
+from htx.exports import NoIndicators, write_period
+from htx.feeds.config import FEEDS
+from htx.marts import indicators_for, latest_complete_period
+from htx.migrate import migrate
+from htx.ops import commands as ops_commands
+from htx.ops import data_docs
+from htx.paths import LOCAL_DIR
+from htx.settings import ENV_LANDING_URL, ENV_REGISTRY_API
+
+# Function-local imports: the development tools (htx.dev), which production never imports.
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,7 +59,6 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--out", type=Path, help="folder (default: HTX_EXPORT_DIR, .local/exports)")
     dictionary = commands.add_parser("dictionary", help="docs/data_dictionary.md from the comments")
     dictionary.add_argument("--out", type=Path, help="file (default: docs/data_dictionary.md)")
-    from htx.ops import commands as ops_commands
 
     ops_commands.add_parsers(commands)
     args = parser.parse_args(argv)
@@ -70,7 +81,6 @@ def _period_args(parser: argparse.ArgumentParser) -> None:
 def _period(args, over_sample: bool = False) -> tuple[date, date] | None:
     """The period asked for, else the sample's (a demo over the sample), else the latest
     complete period the marts hold (None: they hold none)."""
-    from htx.marts import latest_complete_period
     from htx.dev.sample.registrations import PERIOD_END, PERIOD_START
 
     if args.start is not None:
@@ -82,9 +92,6 @@ def _show_period(period, indicators: bool = True, exports: bool = True,
                  out: Path | None = None) -> int:
     """Print the period's indicators and/or write its exports; a period the marts do not hold
     is named with the latest complete one they do (exit 1), never a traceback."""
-    from htx.exports import NoIndicators
-    from htx.marts import latest_complete_period
-
     try:
         if period is None:
             raise NoIndicators("mart.plan_indicator holds no indicators yet")
@@ -103,7 +110,6 @@ def _show_period(period, indicators: bool = True, exports: bool = True,
 
 def _migrate(args) -> int:
     from htx.dev import devenv
-    from htx.migrate import migrate
 
     devenv.prepare()
     applied = migrate()
@@ -112,12 +118,8 @@ def _migrate(args) -> int:
 
 
 def _demo(args) -> int:
-    from pathlib import Path
-
     from htx.dev import devenv, sample
-    from htx.feeds.config import FEEDS
     from htx.dev.sample.registrations import generate
-    from htx.settings import ENV_LANDING_URL
 
     landing_configured = bool(os.environ.get(ENV_LANDING_URL))
     over_sample = not (landing_configured or os.environ.get(ENV_REGISTRY_API))
@@ -141,7 +143,6 @@ def _demo(args) -> int:
             run_dag(feed.dag_id, must_succeed=False)
     run_dag("htx_plan_marts")
     _print_batches()
-    from htx.ops import data_docs
 
     print(f"\nData Docs (Great Expectations validation results): {data_docs.build()}")
     period = _period(args, over_sample)
@@ -158,7 +159,6 @@ def _demo(args) -> int:
 def _up(args) -> int:
     """The local stack: Airflow's components as separate processes (htx.stack), every DAG of the
     project unpaused, a stand-in of the registration API unless a real one is configured."""
-    from htx import stack
     from htx.dev import devenv
 
     devenv.prepare()
@@ -185,8 +185,6 @@ def _up(args) -> int:
 
 def _start_registry_standin(running, env: dict[str, str]) -> str:
     """The bundled sample served as the registration API; its connection (JSON)."""
-    from htx import stack
-    from htx.paths import LOCAL_DIR
     from htx.dev.sample.registrations import generate
 
     items_file = LOCAL_DIR / "sample" / "registrations.json"
@@ -202,8 +200,6 @@ def start_standin_api(port: int, running=None,
     """`standin-api` in its own process with a new token, handed over on its standard input
     (htx.stack.popen: never on its command line); one of `running`'s processes (a Stack: its
     log, stopped with it) when given."""
-    from htx import stack
-
     token = secrets.token_urlsafe(16)
     argv = [sys.executable, "-m", "htx", "standin-api", "--port", str(port)]
     if running is not None:
@@ -212,7 +208,6 @@ def start_standin_api(port: int, running=None,
 
 
 def _standin_api(args) -> int:
-    from htx.paths import LOCAL_DIR
     from htx.dev.registry_standin import RegistryStandIn
 
     token = sys.stdin.readline().strip()
@@ -241,8 +236,6 @@ def _export(args) -> int:
 
 
 def _print_exports(start: date, end: date, out: Path | None = None) -> None:
-    from htx.exports import write_period
-
     written = write_period(start, end, out)
     print(f"\nExports, {start:%d/%m/%Y} … {end:%d/%m/%Y} (from the marts):")
     print(f"  tables (XLSX): {written['xlsx']}")
@@ -250,9 +243,7 @@ def _print_exports(start: date, end: date, out: Path | None = None) -> None:
 
 
 def _dictionary(args) -> int:
-    from htx import dictionary
     from htx.dev import devenv
-    from htx.migrate import migrate
 
     devenv.prepare()
     migrate()   # the comments of every migration, even on a warehouse never migrated before
@@ -290,11 +281,6 @@ def _redact(uri: str) -> str:
 
 
 def _print_batches() -> None:
-    from psycopg2 import sql
-
-    from htx import db
-    from htx.feeds.config import FEEDS
-
     quarantine = sql.SQL(" UNION ALL ").join(
         sql.SQL("SELECT {}, batch_id, source_object, source_row, reason FROM {}").format(
             sql.Literal(feed.name), db.qualified(feed.quarantine_table))
@@ -316,9 +302,6 @@ def _print_batches() -> None:
 
 
 def _print_indicators(start: date, end: date) -> None:
-    from htx.exports import NoIndicators
-    from htx.marts import indicators_for
-
     rows = indicators_for(start, end)
     if not rows:
         raise NoIndicators.for_period(start, end)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import functools
 import os
 from datetime import timedelta
+from functools import reduce
+from operator import or_
 
 from htx.alerts import on_task_failure
 from htx.feeds.config import FEEDS, Feed
@@ -187,9 +189,6 @@ def build_marts_dag():
     `dags_are_paused_at_creation` says (it only ever follows the feeds), and an hourly run
     refreshes the marts when they miss a publish — nothing otherwise. `python -m htx health`
     shows such a lag at once, and the daily check alerts on it (htx.ops.freshness)."""
-    from functools import reduce
-    from operator import or_
-
     from airflow.sdk import (Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag,
                              get_current_context)
 

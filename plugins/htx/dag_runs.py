@@ -11,6 +11,13 @@ from __future__ import annotations
 
 import time
 
+from htx import db
+from htx.errors import with_object
+from htx.paths import DAGS_DIR
+
+# Function-local imports: Airflow's internals load in seconds, and only the commands that run a
+# DAG need them.
+
 POLL_SECONDS = 2
 WAIT_SECONDS = 3600
 
@@ -39,9 +46,6 @@ def report_run(run, must_succeed: bool = True) -> None:
 
 
 def _print_rejections(dag_id: str, run_id: str) -> None:
-    from htx import db
-    from htx.errors import with_object
-
     with db.transaction() as conn, conn.cursor() as cur:
         cur.execute("SELECT source_object, error FROM audit.load_batch WHERE dag_id = %s"
                     " AND run_id = %s AND status IN ('rejected', 'failed')", (dag_id, run_id))
@@ -71,8 +75,6 @@ def scheduler_runs(dag_id: str) -> bool:
 
 def _in_process(dag_id: str):
     from airflow.dag_processing.dagbag import DagBag
-
-    from htx.paths import DAGS_DIR
 
     bag = DagBag(dag_folder=str(DAGS_DIR))
     if bag.import_errors:

@@ -11,7 +11,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
+import psycopg2
+from psycopg2 import sql
+
 from htx.paths import SQL_DIR
+from htx.settings import warehouse_dsn
 
 
 # The group role the DAGs work as (migration 0012): never more rights than loading needs.
@@ -21,10 +25,6 @@ LOADER_ROLE = "htx_loader"
 def connect(dsn: str | None = None, role: str | None = None):
     """A warehouse connection; with `role`, working as that role when the warehouse has it and
     this login may use it (migrations connect without one: they own the schema)."""
-    import psycopg2
-
-    from htx.settings import warehouse_dsn
-
     conn = psycopg2.connect(dsn or warehouse_dsn())
     if role:
         _assume_role(conn, role)
@@ -32,8 +32,6 @@ def connect(dsn: str | None = None, role: str | None = None):
 
 
 def _assume_role(conn, role: str) -> None:
-    from psycopg2 import sql
-
     with conn.cursor() as cur:
         # Roles are server-wide: the role counts only where this database granted it something.
         cur.execute("SELECT pg_has_role(current_user, r.oid, 'MEMBER') FROM pg_roles r"
@@ -50,8 +48,6 @@ def _assume_role(conn, role: str) -> None:
 def transaction(dsn: str | None = None, role: str | None = LOADER_ROLE) -> Iterator:
     """A connection whose work commits on success and rolls back on any error; as the loader
     role by default, so everything the DAGs do is proven to work without superuser rights."""
-    import psycopg2
-
     conn = connect(dsn, role)
     try:
         yield conn
@@ -80,8 +76,6 @@ def run_sql_file(cur, relative: str | Path, params: dict | None = None) -> None:
 
 def qualified(table: str):
     """`schema.table` as a safely quoted identifier."""
-    from psycopg2 import sql
-
     return sql.Identifier(*table.split("."))
 
 
@@ -95,8 +89,6 @@ def _text_field(value) -> str:
 
 def copy_rows(cur, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
     """COPY rows (tuples in `columns` order) into `table` in PostgreSQL's text format."""
-    from psycopg2 import sql
-
     buffer = io.StringIO()
     count = 0
     for row in rows:

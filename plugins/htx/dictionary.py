@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from htx import db
 from htx.paths import REPO_ROOT
 
 SCHEMAS = ("mart",)
@@ -49,8 +50,6 @@ class Relation:
 
 def read_catalogue(dsn: str | None = None, schemas=SCHEMAS) -> list[tuple[str, str | None, list]]:
     """[(schema, its comment, [Relation, …])] in name order."""
-    from htx import db
-
     with db.transaction(dsn) as conn, conn.cursor() as cur:
         cur.execute("SELECT nspname, obj_description(oid, 'pg_namespace') FROM pg_namespace"
                     " WHERE nspname = ANY(%s) ORDER BY nspname", (list(schemas),))

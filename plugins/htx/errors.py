@@ -13,6 +13,14 @@ Every message puts the reason first and the object (file, URL) after it, and is 
 from __future__ import annotations
 
 import errno
+import logging
+import traceback
+import unicodedata
+
+from htx.redaction import redact
+
+# Function-local imports: every parser imports this module; the libraries whose errors it classes
+# (Airflow, psycopg2, requests) are imported only when an error is classed.
 
 # A full disk or quota is the machine's state, not the delivery's: the retry may find room.
 _TRANSIENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
@@ -62,8 +70,6 @@ def blames_delivery(err: BaseException) -> bool:
 
 def describe(err: BaseException) -> str:
     """`Class: message`, on one line, redacted: what a rejection or a failure records."""
-    from htx.redaction import redact
-
     message = str(err).strip()
     return redact(f"{type(err).__name__}: {message}" if message else type(err).__name__)
 
@@ -81,8 +87,6 @@ _ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 def printable(text: str) -> str:
     """A name as one line of text: control characters and line separators (a tab or a newline
     in a file name) shown escaped, so that they can neither break a header nor forge a log line."""
-    import unicodedata
-
     def shown(c: str) -> str:
         if c in _ESCAPES:
             return _ESCAPES[c]
@@ -100,12 +104,7 @@ def for_airflow(err: Exception) -> BaseException:
     as one that Airflow retries; anything else as AirflowFailException, which fails the task at
     once (retrying cannot help). The original traceback is logged, redacted; the exception
     raised carries no secret and no chained cause."""
-    import logging
-    import traceback
-
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
-
-    from htx.redaction import redact
 
     if isinstance(err, AirflowException):
         return err

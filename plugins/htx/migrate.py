@@ -13,7 +13,14 @@ from __future__ import annotations
 
 import hashlib
 
+import psycopg2
+from psycopg2 import sql
+
+from htx import db, marts_incremental, reference
+from htx.feeds.config import FEEDS
 from htx.paths import MIGRATIONS_DIR
+from htx.settings import dags_login as configured_dags_login
+from htx.settings import warehouse_owner_dsn
 
 _LOCK_KEY = 7_400_2024  # any constant shared by all migrators of this warehouse
 
@@ -31,10 +38,6 @@ def migrate(dsn: str | None = None, dags_login: tuple[str, str] | None = None) -
     """Apply pending migrations and reload reference data, then give the DAGs' login (`dags_login`
     = (login, password); by default the configured one) its group; returns the versions applied
     now. `dsn`: the owner's connection string (default: the configured owner)."""
-    from htx import db, marts_incremental, reference
-    from htx.settings import dags_login as configured_dags_login
-    from htx.settings import warehouse_owner_dsn
-
     if dsn is None:
         dsn, dags_login = warehouse_owner_dsn(), dags_login or configured_dags_login()
     applied_now: list[str] = []
@@ -69,16 +72,12 @@ def migrate(dsn: str | None = None, dags_login: tuple[str, str] | None = None) -
 
 def _migration_files() -> list:
     """The core migrations in order, then each feed's own (a feed kept outside this package)."""
-    from htx.feeds.config import FEEDS
-
     own = [sorted(f.migrations.glob("*.sql")) for f in FEEDS.values() if f.migrations]
     return sorted(MIGRATIONS_DIR.glob("*.sql")) + [path for paths in own for path in paths]
 
 
 def grant_dags_login(cur, login: str, password: str) -> None:
     """Make `login` the DAGs' login: a member of htx_loader and nothing more."""
-    from psycopg2 import sql
-
     cur.execute("SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolbypassrls OR rolreplication"
                 " FROM pg_roles WHERE rolname = %s", (login,))
     found = cur.fetchone()
@@ -86,9 +85,26 @@ def grant_dags_login(cur, login: str, password: str) -> None:
         if not password:
             raise RuntimeError(f"the DAGs' login {login!r} does not exist and connection"
                                " htx_warehouse gives no password to create it with")
-        cur.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD %s").format(sql.Identifier(login)),
-                    (password,))
+        _role_statement(cur, sql.SQL("CREATE ROLE {} LOGIN PASSWORD %s").format(
+            sql.Identifier(login)), (password,))
     elif found[0]:
         raise RuntimeError(f"the DAGs' login {login!r} (connection htx_warehouse) is a superuser"
                            " or may create roles or databases: give the DAGs a login of their own")
-    cur.execute(sql.SQL("GRANT htx_loader TO {}").format(sql.Identifier(login)))
+    _role_statement(cur, sql.SQL("GRANT htx_loader TO {}").format(sql.Identifier(login)))
+
+
+def _role_statement(cur, statement, params=None) -> None:
+    """A statement on the server's roles, which every database's migrator shares (the advisory
+    lock serialises one database's only): another migrator having just made the same role or
+    membership is success, not an error."""
+    in_transaction = not cur.connection.autocommit
+    if in_transaction:
+        cur.execute("SAVEPOINT htx_role")
+    try:
+        cur.execute(statement, params)
+    except (psycopg2.errors.DuplicateObject, psycopg2.errors.UniqueViolation):
+        if not in_transaction:
+            return
+        cur.execute("ROLLBACK TO SAVEPOINT htx_role")
+    if in_transaction:
+        cur.execute("RELEASE SAVEPOINT htx_role")

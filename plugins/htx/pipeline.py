@@ -14,16 +14,22 @@ from __future__ import annotations
 import hashlib
 import importlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Iterable, Iterator
 
-from htx import db
+from psycopg2 import sql
+
+from htx import bulk, db, marts_incremental
 from htx.errors import Rejection, blames_delivery, describe, printable, with_object
 from htx.feeds.common import ParsedRow
 from htx.feeds.config import FEEDS, Feed
-from htx.feeds.kit import parser_of
+from htx.feeds.kit import batch_check_of, parser_of
+from htx.landing import DeliveryChanged, LandingZone, RefusedDelivery
 from htx.quarantine import jsonb, quarantine_rows
+from htx.redaction import redact
+from htx.validation import SAMPLE_SIZE, ExpectationTally, SuiteRunner
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +82,6 @@ def _extract_api(feed: Feed, run: RunInfo) -> int:
     but a transient one rejects the batch (BatchRejected): nothing of it reaches core. A pull the
     client refuses (its PullRejected: a token loop, a limit passed) keeps the pages landed until
     then, for inspection. The client is the feed's (htx.feeds.kit.ApiClient)."""
-    from htx.landing import LandingZone
-
     client = importlib.import_module(feed.source.client)
     api = client.configured()  # a refused setting fails the task before any batch is opened
     zone = LandingZone.configured()
@@ -138,10 +142,6 @@ def _extract_files(feed: Feed, run: RunInfo) -> list[int]:
     with file size), and the copy is kept only when its content is new.
     A delivery that cannot be landed (a link, not a regular file, unreadable) is rejected by
     name while the others land."""
-    import time
-
-    from htx.landing import DeliveryChanged, LandingZone
-
     zone = LandingZone.configured()
     newest = _newest_fingerprints(feed)
     listed_at = time.time()
@@ -165,8 +165,6 @@ def _extract_files(feed: Feed, run: RunInfo) -> list[int]:
 
 def _land_delivery(feed: Feed, run: RunInfo, zone, delivery, listed_at: float) -> int | None:
     """The delivery's batch, landed; None when its bytes are the newest delivery's of its path."""
-    from htx.landing import RefusedDelivery
-
     if delivery.refused:
         raise RefusedDelivery(delivery.refused)
     relative = delivery.relative
@@ -328,8 +326,6 @@ class _Suite:
         self.feed_name, self.runner = feed_name, runner
 
     def runner_for_new_batch(self):
-        from htx.validation import SuiteRunner
-
         self.runner = self.runner or SuiteRunner(self.feed_name)
         self.runner.reset()
         return self.runner
@@ -356,8 +352,6 @@ def validate_and_stage(feed_name: str, batch_id: int, runner=None) -> StageCount
 
 
 def _validate_and_stage(feed: Feed, suite: _Suite, batch_id: int) -> StageCounts:
-    from htx.landing import LandingZone
-
     parser = parser_of(feed)
     zone = LandingZone.configured()
     with db.transaction() as conn, conn.cursor() as cur:
@@ -426,8 +420,6 @@ def _stage_in_database(cur, feed: Feed, parser, batch_id: int, url: str, size_by
                        zone) -> tuple[StageCounts, dict] | None:
     """A large CSV delivery read, typed and checked by PostgreSQL (htx.bulk); None when the
     file is small or needs the Python parser."""
-    from htx import bulk
-
     if not bulk.applies(feed, size_bytes):
         return None
     try:
@@ -444,23 +436,37 @@ def _stage_in_python(cur, feed: Feed, parser, runner, batch_id: int, urls: list[
     across objects: an API pull of a hundred 500-item pages is validated in two calls, not a
     hundred (each GX call costs about 0.3 s whatever its size)."""
     counts = StageCounts(0, 0, 0)
-    for chunk in _chunks(_parsed_rows(parser, urls, zone), CHUNK_ROWS, CHUNK_SOURCE_CHARS):
+    for chunk in _chunks(_parsed_rows(feed, parser, urls, zone), CHUNK_ROWS, CHUNK_SOURCE_CHARS):
         counts = _add(counts, _stage_chunk(cur, feed, parser, runner, batch_id, chunk))
     return counts
 
 
-def _parsed_rows(parser, urls: list[str], zone) -> Iterator[ParsedRow]:
+def _parsed_rows(feed: Feed, parser, urls: list[str], zone) -> Iterator[ParsedRow]:
     """Each parser is given the landed object open, and reads no more of it than its limits
-    allow (htx.limits): an oversized delivery is refused without being held in memory."""
+    allow (htx.limits): an oversized delivery is refused without being held in memory. A feed's
+    batch check (htx.feeds.kit.BatchCheck) sees each object's rows whole before any is yielded."""
+    check = batch_check_of(feed)
     for url in urls:
         with zone.open(url) as stream:
-            yield from parser.parse_object(stream, url)
+            rows = parser.parse_object(stream, url)
+            if check is not None:
+                rows = list(rows)
+                _table_rules_hold(check(rows, url), url)
+            yield from rows
+
+
+def _table_rules_hold(failures: list[str], source_object: str | None = None) -> None:
+    """A broken table-level rule — the suite's, or the feed's batch check over one landed
+    object — rejects the whole batch (recorded by validate_and_stage): the reasons, then the
+    object (a suite's chunk may span objects: then the batch's delivery)."""
+    if failures:
+        rejected = BatchRejected(with_object("; ".join(failures), source_object))
+        rejected.names_its_object = source_object is not None
+        raise rejected
 
 
 def _summed(tallies: list[dict]) -> dict:
     """One batch's tallies from those of its parts (objects read by the database, the rest)."""
-    from htx.validation import SAMPLE_SIZE, ExpectationTally
-
     total: dict = {}
     for part in tallies:
         for key, tally in part.items():
@@ -472,10 +478,6 @@ def _summed(tallies: list[dict]) -> dict:
 
 
 def _clear_batch_rows(cur, feed: Feed, batch_id: int) -> None:
-    from psycopg2 import sql
-
-    from htx import bulk
-
     for table in (feed.staging_table, feed.quarantine_table):
         cur.execute(sql.SQL("DELETE FROM {} WHERE batch_id = %s").format(db.qualified(table)),
                     (batch_id,))
@@ -504,9 +506,7 @@ def _add(a: StageCounts, b: StageCounts) -> StageCounts:
 
 def _stage_chunk(cur, feed: Feed, parser, runner, batch_id: int,
                  chunk: list[ParsedRow]) -> StageCounts:
-    table_failures = runner.check(chunk, parser.COLUMNS + parser.CHECK_COLUMNS)
-    if table_failures:
-        raise BatchRejected("; ".join(table_failures))
+    _table_rules_hold(runner.check(chunk, parser.COLUMNS + parser.CHECK_COLUMNS))
     good = [row for row in chunk if not row.failures]
     bad = [row for row in chunk if row.failures]
     db.copy_rows(cur, feed.staging_table, LINEAGE_COLUMNS + parser.COLUMNS,
@@ -553,8 +553,6 @@ def merge_batches(feed_name: str, batch_ids: list[int]) -> list[int]:
 def merge_into_core(feed_name: str, batch_id: int) -> bool:
     """Apply the staged batch to core in one transaction; False if it was already merged or
     was rejected."""
-    from htx import marts_incremental
-
     feed = FEEDS[feed_name]
     with db.transaction() as conn, conn.cursor() as cur:
         # One merge per feed at a time: history is recomputed across batches.
@@ -607,8 +605,6 @@ def publish_batches(feed_name: str, batch_ids: list[int]) -> dict:
 
 def publish(feed_name: str, batch_id: int) -> dict:
     """Close the batch: drop its staging rows and report what it did."""
-    from psycopg2 import sql
-
     feed = FEEDS[feed_name]
     with db.transaction() as conn, conn.cursor() as cur:
         cur.execute(sql.SQL("DELETE FROM {} WHERE batch_id = %s").format(
@@ -628,8 +624,6 @@ def mark_run_failed(dag_id: str, run_id: str, error: str) -> int:
     """Mark the run's unfinished batches failed (failure callback); returns how many. Only a
     failure of the infrastructure or the platform leaves a batch unfinished: the next run takes
     it up again."""
-    from htx.redaction import redact
-
     with db.transaction() as conn, conn.cursor() as cur:
         cur.execute(
             "UPDATE audit.load_batch SET status = 'failed', error = %s, finished_at = now()"

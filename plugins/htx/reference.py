@@ -12,6 +12,8 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from psycopg2.extras import execute_values
+
 from htx import admin_map
 from htx.paths import REFERENCE_DIR
 
@@ -86,8 +88,6 @@ def indicator_catalogue() -> dict[str, Indicator]:
 def load(cur) -> None:
     """Replace the reference tables with the files' contents, then place the stored registry
     states on the (possibly corrected) maps again (idempotent)."""
-    from psycopg2.extras import execute_values
-
     # Children first: the admin units reference their map, aliases their unit.
     for emptied in ("DELETE FROM core.ref_vsic_division", "DELETE FROM core.ref_indicator",
                     "DELETE FROM core.ref_admin_crosswalk", "DELETE FROM core.ref_admin_unit_alias",

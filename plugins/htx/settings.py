@@ -19,6 +19,13 @@ import os
 import re
 from dataclasses import dataclass
 
+from psycopg2.extensions import make_dsn
+
+from htx.redaction import remember
+
+# Function-local imports: Airflow (seconds to import) only when a setting may be an Airflow
+# connection or variable; the CLI reads settings without it.
+
 WAREHOUSE_CONN_ID = "htx_warehouse"
 WAREHOUSE_OWNER_CONN_ID = "htx_warehouse_owner"
 REGISTRY_API_CONN_ID = "htx_registry_api"
@@ -41,8 +48,6 @@ class RegistryApi:
 
 def _connection(conn_id: str):
     from airflow.sdk import Connection
-
-    from htx.redaction import remember
 
     conn = Connection.get(conn_id)
     remember(conn.password)
@@ -82,8 +87,6 @@ def dags_login() -> tuple[str, str] | None:
 
 
 def _dsn(conn) -> str:
-    from psycopg2.extensions import make_dsn
-
     extra = {k: v for k, v in (conn.extra_dejson or {}).items() if k in _LIBPQ_OPTIONS}
     return make_dsn(
         host=conn.host or None, port=conn.port or None, user=conn.login or None,

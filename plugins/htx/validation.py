@@ -13,15 +13,17 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from htx.feeds.common import Failure, ParsedRow, jsonable
+from htx.feeds.config import FEEDS
 from htx.paths import EXPECTATIONS_DIR
+
+# Function-local imports: Great Expectations and pandas (seconds to import) only when a suite
+# runs: a batch read by the database (htx.bulk) never needs them.
 
 SAMPLE_SIZE = 20
 
 
 def load_suite(name: str) -> dict:
     """The suite of the feed `name`: its own file when its configuration names one."""
-    from htx.feeds.config import FEEDS
-
     own = FEEDS[name].suite if name in FEEDS else None
     return json.loads((own or EXPECTATIONS_DIR / f"{name}.json").read_text(encoding="utf-8"))
 

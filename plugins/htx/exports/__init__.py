@@ -16,6 +16,9 @@ from datetime import date
 from pathlib import Path
 
 from htx.exports.data import NoIndicators
+from htx.paths import LOCAL_DIR
+
+# Function-local imports: the writers (openpyxl, plotly: seconds to import) only when exporting.
 
 __all__ = ["ENV_EXPORT_DIR", "NoIndicators", "export_dir", "write_latest", "write_period"]
 log = logging.getLogger(__name__)
@@ -24,8 +27,6 @@ ENV_EXPORT_DIR = "HTX_EXPORT_DIR"
 
 
 def export_dir() -> Path:
-    from htx.paths import LOCAL_DIR
-
     return Path(os.environ.get(ENV_EXPORT_DIR) or LOCAL_DIR / "exports")
 
 

@@ -18,6 +18,8 @@ from htx.exports.tables import (ACROSS_REFORM_NOTE, ACROSS_REFORM_TITLE, GROUP_T
                                 LOCALITY_TITLE, PLAN_SHEET, SHARE_HEADER, across_reform_lines,
                                 fill, locality_lines, plan_lines, plan_title, unplaced_shares)
 
+# Function-local imports: plotly (seconds to import) only when a report is written.
+
 TITLE = "Báo cáo tình hình phát triển kinh tế tập thể, hợp tác xã"
 NO_DATA = "Chưa có số liệu cho kỳ này."
 COLORS = {"actual": "#1f5f99", "target": "#b9c7d6", "equity": "#1f5f99", "deposits": "#5b9bd5",

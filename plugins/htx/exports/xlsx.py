@@ -26,6 +26,8 @@ from htx.exports.tables import (ACROSS_REFORM_NOTE, ACROSS_REFORM_SHEET, ACROSS_
                                 SHARE_HEADER, Table, across_reform_lines, fill, locality_lines,
                                 plan_lines, plan_title, unplaced_shares)
 
+# Function-local imports: openpyxl (slow to import) only when a workbook is written.
+
 VI_LOCALE = "[$-42A]"   # LCID 0x042A: Vietnamese (Vietnam)
 NUMBER_FORMATS = {d: VI_LOCALE + "#,##0" + ("." + "0" * d if d else "") for d in range(4)}
 MISSING = "-"           # what the annexes print where there is no figure

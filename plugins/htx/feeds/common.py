@@ -1,6 +1,7 @@
 """What every contract parser produces: typed rows that remember where they came from."""
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import math
@@ -14,6 +15,10 @@ from typing import Any, BinaryIO, Callable, Iterator, NamedTuple, TextIO
 from htx import limits
 from htx.errors import Rejection
 from htx.limits import Limit
+
+
+# What a failure shows instead of a personal value.
+REDACTED = "<redacted>"
 
 
 @dataclass(frozen=True)
@@ -72,8 +77,6 @@ class BoundedLines:
     The reader calls `row_read()` after each row it takes."""
 
     def __init__(self, text: TextIO, source_object: str):
-        import csv
-
         self.text, self.source_object = text, source_object
         self.longest = limits.CSV_LINE_CHARS.value()
         # csv's own field limit (128 KiB) must never refuse what this limit lets through.
@@ -187,6 +190,22 @@ def blank_cell(value: Any) -> bool:
 def holds(rule: Callable[[], bool], *inputs) -> bool | None:
     """A derived check: None (not checkable) when an input is missing, else the rule's verdict."""
     return None if any(x is None for x in inputs) else rule()
+
+
+def json_text(row: ParsedRow, document: dict, key: str, personal: bool = False) -> str | None:
+    """A JSON string as NFC with whitespace collapsed (None when absent or empty); anything but
+    a string, or one holding NUL, fails the row. `personal`: a failure names the field, never
+    its value (the reason reaches logs, Data Docs and alerts; the quarantined record keeps it)."""
+    value = document.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        row.fail(key, "is_text", REDACTED if personal else value, "expected a string")
+        return None
+    if "\x00" in value:
+        row.fail(key, "no_nul", REDACTED if personal else value, "contains a NUL character")
+        return None
+    return " ".join(unicodedata.normalize("NFC", value).split()) or None
 
 
 def json_whole_number(row: ParsedRow, field_name: str, value: Any,

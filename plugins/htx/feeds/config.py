@@ -8,6 +8,7 @@ the DAG factory are shared and name no feed.
 """
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass
 from datetime import timedelta
@@ -46,6 +47,7 @@ class Feed:
     suite: Path | None = None        # the expectation suite (JSON)
     merge: Path | None = None        # the merge SQL
     bulk_sql: Path | None = None     # the database reader's typing SQL (a BulkCsvParser's feed)
+    batch_check: str | None = None   # a table-level rule: a parser function (htx.feeds.kit.BatchCheck)
     migrations: Path | None = None   # a folder of the feed's own migrations, after the core's
     # The SQL giving the earliest reporting-period end a batch's merge can change, for the
     # marts' incremental refresh (htx.marts_incremental); none: every period is recomputed.
@@ -123,6 +125,7 @@ FEEDS: dict[str, Feed] = {
             expected_cadence=timedelta(days=31),
             doc="Monthly XLSX snapshot of every loan contract as of its report date; the "
                 "`Tổng cộng` totals must reconcile with the detail or the file is rejected whole.",
+            batch_check="reconcile_totals",
         ),
         Feed(
             name="credit_fund_reports",
@@ -160,8 +163,6 @@ FEEDS: dict[str, Feed] = {
 
 
 def _registered(modules: str) -> dict[str, Feed]:
-    import importlib
-
     declared = [importlib.import_module(m.strip()).FEED for m in modules.split(",") if m.strip()]
     return {feed.name: feed for feed in declared}
 

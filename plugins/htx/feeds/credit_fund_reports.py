@@ -18,9 +18,8 @@ from stdnum.vn import mst
 
 from htx import limits
 from htx.feeds import jsondoc
-from htx.feeds.common import (ParsedRow, RejectedObject, holds, json_date, json_timestamp,
-                              json_whole_number, read_whole)
-from htx.reference import nfc
+from htx.feeds.common import (ParsedRow, RejectedObject, holds, json_date, json_text,
+                              json_timestamp, json_whole_number, read_whole)
 
 # Staged columns, in COPY order (lineage columns come first, added by the pipeline).
 # Amounts are in trieu_dong (million VND), as the contract delivers them.
@@ -93,8 +92,8 @@ def _require_keys(document: dict, source_object: str) -> None:
 def parse_report(document: dict, source_object: str) -> ParsedRow:
     row = ParsedRow(source_object, 1, _as_delivered(document))
     v = row.values
-    v["fund_code"] = _text(row, document, "fund_code")
-    v["fund_name"] = _text(row, document, "fund_name")
+    v["fund_code"] = json_text(row, document, "fund_code")
+    v["fund_name"] = json_text(row, document, "fund_name")
     v["period_end"] = json_date(row, document, "period_end")
     v["submitted_at"] = json_timestamp(row, document, "submitted_at")
     for key in COUNT_FIELDS:
@@ -161,16 +160,6 @@ def _section(row: ParsedRow, document: dict, section: str) -> dict:
         row.fail(section, "is_object", container, "expected an object of amounts")
         return {}
     return container
-
-
-def _text(row: ParsedRow, document: dict, key: str) -> str | None:
-    value = document.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str) or "\x00" in value:
-        row.fail(key, "is_text", value, "expected a string")
-        return None
-    return " ".join(nfc(value).split()) or None
 
 
 def _amount(row: ParsedRow, container: dict, key: str, field: str) -> int | Decimal | None:

@@ -5,6 +5,8 @@ A feed is configuration (`htx.feeds.config.Feed`) naming:
     `ApiPull` (an HTTP API pulled incrementally through a client module, an `ApiClient`);
   * its contract parser, a module that is a `Parser`; one that is also a `BulkCsvParser` may
     declare a database reader (`Feed.bulk_sql`) for its large CSV deliveries (htx.bulk);
+  * optionally a batch check (`Feed.batch_check`), a `BatchCheck` of its parser module: a
+    table-level rule over all rows of one landed object (e.g. totals that must reconcile);
   * its expectation suite, merge SQL and, for a feed kept outside this repository, migrations.
 The pipeline and the DAG factory read a feed through these only, never by its name.
 
@@ -12,8 +14,11 @@ DAG files import this module at parse time: it holds declarations only.
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any, BinaryIO, ClassVar, Iterator, Protocol, runtime_checkable
+
+from htx.errors import PlatformError
 
 
 @dataclass(frozen=True)
@@ -81,14 +86,32 @@ class BulkCsvParser(Parser, Protocol):
         """The staged column of each position; rejects a header that is not the contract's."""
 
 
+class BatchCheck(Protocol):
+    """A feed's table-level rule over all parsed rows of one landed object (quarantined ones
+    included), beside the suite's table-level expectations, which see one chunk at a time: the
+    reasons the object breaks it, none when it holds. The pipeline holds the object's rows for it
+    (bounded by the parser's limits) before any is validated; a reason rejects the whole batch
+    through the same path as a failed table-level expectation."""
+
+    def __call__(self, rows: list, source_object: str) -> list[str]:
+        """Each broken rule's reason (the object is named by the pipeline)."""
+
+
+def batch_check_of(feed) -> BatchCheck | None:
+    """The feed's declared batch check, a function of its parser module (None: it has none)."""
+    if feed.batch_check is None:
+        return None
+    check = getattr(parser_of(feed), feed.batch_check, None)
+    if not callable(check):
+        raise PlatformError(f"parser {feed.parser_module} of feed {feed.name} has no batch check "
+                            f"{feed.batch_check}")
+    return check
+
+
 def parser_of(feed) -> Parser:
     """The feed's parser module, checked against the interface it must offer (a BulkCsvParser
     when the feed declares a database reader): a missing member fails as the platform's fault,
     naming it, never as a rejected delivery."""
-    import importlib
-
-    from htx.errors import PlatformError
-
     module = importlib.import_module(feed.parser_module)
     wanted = BulkCsvParser if feed.bulk_sql else Parser
     if not isinstance(module, wanted):

@@ -38,6 +38,7 @@ from typing import Any, BinaryIO, Iterator
 from htx.feeds.common import (ParsedRow, RejectedObject, blank_cell, cell_text, excel_decimal,
                               header_positions)
 from htx.feeds.xlsx import open_workbook
+from htx.reference import indicator_catalogue
 
 # Staged columns, in COPY order (lineage columns come first, added by the pipeline). The first
 # three are the annex's own facts, repeated on each of its rows.
@@ -173,8 +174,6 @@ def _target_value(row: ParsedRow, header: str, value: Any) -> Decimal | None:
 
 
 def _add_checks(row: ParsedRow) -> None:
-    from htx.reference import indicator_catalogue
-
     v = row.values
     indicator = indicator_catalogue().get(v["indicator_code"] or "")
     v["indicator_code_known"] = None if v["indicator_code"] is None else indicator is not None

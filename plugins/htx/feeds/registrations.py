@@ -16,9 +16,9 @@ from stdnum.vn import mst
 from htx import limits
 from htx.admin_map import place
 from htx.feeds import jsondoc
-from htx.feeds.common import (ParsedRow, RejectedObject, json_date, json_timestamp,
-                              json_whole_number, read_whole, record_hash)
-from htx.reference import nfc, vsic_division_known
+from htx.feeds.common import (REDACTED, ParsedRow, RejectedObject, json_date, json_text,
+                              json_timestamp, json_whole_number, read_whole, record_hash)
+from htx.reference import vsic_division_known
 
 # Staged columns, in COPY order (lineage columns come first, added by the pipeline).
 COLUMNS = (
@@ -29,8 +29,6 @@ COLUMNS = (
 # Columns the suite sees besides COLUMNS: derived facts that need code to compute.
 CHECK_COLUMNS = ("entity_code_check_digit_ok", "main_vsic_division_known",
                  "updated_at_not_in_future")
-# Shown instead of a personal value (the legal representative's) in a failure.
-REDACTED = "<redacted>"
 
 
 def parse_object(raw: bytes | BinaryIO, source_object: str) -> Iterator[ParsedRow]:
@@ -60,14 +58,14 @@ def parse_item(item: Any, source_object: str, position: int,
         row.fail("item", "is_object", item, "item is not a JSON object")
         return row
     v = row.values
-    v["entity_code"] = _text(row, item, "entity_code")
-    v["entity_type"] = _text(row, item, "entity_type", upper=True)
-    v["name"] = _text(row, item, "name")
-    v["main_vsic"] = _text(row, item, "main_vsic")
-    v["locality_raw"] = _text(row, item, "locality")
-    v["address"] = _text(row, item, "address")
+    v["entity_code"] = json_text(row, item, "entity_code")
+    v["entity_type"] = _cased(json_text(row, item, "entity_type"), str.upper)
+    v["name"] = json_text(row, item, "name")
+    v["main_vsic"] = json_text(row, item, "main_vsic")
+    v["locality_raw"] = json_text(row, item, "locality")
+    v["address"] = json_text(row, item, "address")
     v["registered_on"] = json_date(row, item, "registered_on")
-    v["status"] = _text(row, item, "status", lower=True)
+    v["status"] = _cased(json_text(row, item, "status"), str.lower)
     v["status_since"] = json_date(row, item, "status_since")
     v["charter_capital_vnd"] = json_whole_number(row, "charter_capital_vnd",
                                                  item.get("charter_capital_vnd"))
@@ -97,25 +95,8 @@ def latest_believable() -> datetime:
     return datetime.now(timezone.utc) + timedelta(seconds=limits.CLOCK_SKEW_SECONDS.value())
 
 
-def _text(row: ParsedRow, item: dict, key: str, upper: bool = False, lower: bool = False,
-          personal: bool = False):
-    """`personal`: a failure names the field, never its value (the reason reaches logs, Data
-    Docs and alerts; the quarantined record keeps the value)."""
-    value = item.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        row.fail(key, "is_text", REDACTED if personal else value, "expected a string")
-        return None
-    if "\x00" in value:
-        row.fail(key, "no_nul", REDACTED if personal else value, "contains a NUL character")
-        return None
-    text = " ".join(nfc(value).split())
-    if upper:
-        text = text.upper()
-    if lower:
-        text = text.lower()
-    return text or None
+def _cased(text: str | None, case) -> str | None:
+    return None if text is None else case(text)
 
 
 def _representative(row: ParsedRow, item: dict) -> tuple[str | None, str | None]:
@@ -125,4 +106,5 @@ def _representative(row: ParsedRow, item: dict) -> tuple[str | None, str | None]
     if not isinstance(rep, dict):
         row.fail("legal_representative", "is_object", REDACTED, "expected an object")
         return None, None
-    return _text(row, rep, "full_name", personal=True), _text(row, rep, "id_number", personal=True)
+    return (json_text(row, rep, "full_name", personal=True),
+            json_text(row, rep, "id_number", personal=True))

@@ -13,15 +13,17 @@ trust fund. File `lending/vbsp_YYYYMM.xlsx`, sheet `BaoCao`, a full snapshot as 
 
 Whole-file problems raise `RejectedObject` (nothing of the file loads): not an XLSX workbook, no
 `BaoCao` sheet, a missing or unparseable report date, a unit other than triệu đồng, no fund size,
-a missing column, no totals row, content after it, totals that do not reconcile, or a workbook
-beyond the XLSX limits (htx.feeds.xlsx: bytes, unzipped bytes, rows, columns).
+a missing column, no totals row, content after it, or a workbook beyond the XLSX limits
+(htx.feeds.xlsx: bytes, unzipped bytes, rows, columns). Totals that do not reconcile are the
+feed's table-level rule, `reconcile_totals` (its declared batch check, `Feed.batch_check`): the
+pipeline rejects the whole file on it, before anything of it is validated or staged.
 
 Decisions where the contract is silent (the value rules are the suite's: see
 include/expectations/support_lending.json):
   * Numbers are read as Excel holds them — 15 significant digits — into exact Decimals (a cell
     showing 150.3 is 150.3, not the binary float 150.30000000000001). Text in an amount cell is
     refused, not guessed: `40.341` could be forty or forty thousand in Vietnamese notation.
-  * Totals reconcile against EVERY detail row as delivered (the bank totals its whole sheet),
+  * Totals reconcile against EVERY detail row as parsed (the bank totals its whole sheet),
     including rows later quarantined, exactly with Decimal, allowing only what is smaller than half
     a unit of the finest decimal place the column's detail amounts use (|total − sum| <
     0.5 × 10^-d): below the file's own precision a difference is Excel's binary arithmetic, not a
@@ -51,6 +53,8 @@ from htx.feeds.common import ParsedRow, RejectedObject, header_positions
 from htx.feeds.common import blank_cell as _blank, cell_text as _clean_text
 from htx.feeds.common import excel_decimal as _excel_decimal
 from htx.feeds.xlsx import open_workbook
+
+# Function-local imports: openpyxl's helpers only for a message that names a column letter.
 
 # Staged columns, in COPY order (lineage columns come first, added by the pipeline). The first five
 # are the file's own facts, repeated on each of its rows: each file is a snapshot as of its date.
@@ -85,7 +89,11 @@ HEADERS = {
 }
 HEADERS = {unicodedata.normalize("NFC", name): column for name, column in HEADERS.items()}
 NAME_COLUMN = "Tên HTX"
-AMOUNT_HEADERS = ("Số tiền giải ngân", "Dư nợ")
+# Each total of the `Tổng cộng` row → the staged column repeating it on every row.
+TOTAL_COLUMNS = {"Số tiền giải ngân": "file_disbursed_total_trieu",
+                 "Dư nợ": "file_outstanding_total_trieu"}
+# A file fact kept on each row for the batch check only (neither staged nor checked by the suite).
+TOTALS_ROW = "totals_row"
 
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _REPORT_DATE = re.compile(r"^đến ngày\s*(\S+)$")
@@ -115,7 +123,9 @@ def parse_object(raw: bytes | BinaryIO, source_object: str) -> Iterator[ParsedRo
         body = book.rows(SHEET, columns=list(positions.values()), first=HEADER_ROW + 1)
     details, totals = _details_and_totals(body, positions, source_object)
     parsed = [_parse_detail(number, cells, source_object) for number, cells in details]
-    _reconcile(parsed, totals, source_object)
+    if not parsed and _unreconciled(parsed, totals):
+        # No row carries the totals to the batch check: a report of no contract is checked here.
+        raise RejectedObject(source_object, _unreconciled(parsed, totals)[0])
     _flag_repeated_contracts(parsed)
     for row in parsed:
         _add_file_facts(row, header, totals, len(parsed))
@@ -218,7 +228,7 @@ def _nothing_after(body: dict[int, tuple], later: list[int], totals_row: int,
 
 def _totals(cells: dict, number: int, source_object: str) -> Totals:
     amounts = {}
-    for header in AMOUNT_HEADERS:
+    for header in TOTAL_COLUMNS:
         value = cells[header]
         amount = _excel_decimal(value)
         if amount is None:
@@ -292,25 +302,36 @@ def _debt_group(row: ParsedRow, value: Any) -> int | None:
 
 # --- across the file ------------------------------------------------------------------------
 
-def _reconcile(parsed: list[ParsedRow], totals: Totals, source_object: str) -> None:
-    """The bank's totals must equal the sum of all detail rows as delivered (see module doc)."""
+def reconcile_totals(rows: list[ParsedRow], source_object: str) -> list[str]:
+    """The feed's batch check (htx.feeds.kit.BatchCheck): the bank's totals, which every row
+    carries, must equal the sum of all the file's detail rows as parsed (see module doc)."""
+    if not rows:
+        return []
+    facts = rows[0].values
+    totals = Totals(facts[TOTALS_ROW], {header: facts[column]
+                                        for header, column in TOTAL_COLUMNS.items()})
+    return _unreconciled(rows, totals)
+
+
+def _unreconciled(rows: list[ParsedRow], totals: Totals) -> list[str]:
     lines, mismatched = [], False
-    for header in AMOUNT_HEADERS:
+    for header in TOTAL_COLUMNS:
         column = HEADERS[header]
-        amounts = [r.values[column] for r in parsed if r.values[column] is not None]
+        amounts = [r.values[column] for r in rows if r.values[column] is not None]
         detail_sum = sum(amounts, Decimal(0))
         file_total = totals.amounts[header]
         decimals = max((max(0, -a.as_tuple().exponent) for a in amounts), default=0)
         differs = abs(file_total - detail_sum) >= Decimal("0.5").scaleb(-decimals)
         mismatched |= differs
-        unreadable = len(parsed) - len(amounts)
-        lines.append(f"{header}: file total {_figure(file_total)}, sum of the {len(parsed)} detail "
+        unreadable = len(rows) - len(amounts)
+        lines.append(f"{header}: file total {_figure(file_total)}, sum of the {len(rows)} detail "
                      f"rows {_figure(detail_sum)}"
                      + (f" (difference {_figure(file_total - detail_sum)})" if differs else "")
                      + (f" ({unreadable} row(s) without a readable amount)" if unreadable else ""))
-    if mismatched:
-        raise RejectedObject(source_object, f"the {TOTALS_LABEL!r} row {totals.row} does not "
-                                            f"reconcile with the detail rows: " + "; ".join(lines))
+    if not mismatched:
+        return []
+    return [f"the {TOTALS_LABEL!r} row {totals.row} does not reconcile with the detail rows: "
+            + "; ".join(lines)]
 
 
 def _flag_repeated_contracts(parsed: list[ParsedRow]) -> None:
@@ -326,8 +347,8 @@ def _add_file_facts(row: ParsedRow, header: ReportHeader, totals: Totals, detail
     row.values.update(
         report_date=header.report_date, fund_size_trieu=header.fund_size_trieu,
         file_detail_rows=detail_rows,
-        file_disbursed_total_trieu=totals.amounts["Số tiền giải ngân"],
-        file_outstanding_total_trieu=totals.amounts["Dư nợ"])
+        **{column: totals.amounts[header] for header, column in TOTAL_COLUMNS.items()},
+        **{TOTALS_ROW: totals.row})
 
 
 def _add_checks(row: ParsedRow) -> None:

@@ -25,6 +25,8 @@ from xml.parsers import expat
 from htx import limits
 from htx.feeds.common import RejectedObject, read_whole
 
+# Function-local imports: openpyxl (slow to import) only when a workbook is read.
+
 _OLE2_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")   # .xls (Excel 97–2003) and encrypted workbooks
 _CHUNK = 1 << 16
 # What a damaged or foreign zip or XML part raises while being read: "not a readable XLSX".

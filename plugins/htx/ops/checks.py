@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from htx import db
 from htx.ops import freshness
+from htx.ops.notify import Alert
 
 # A quarantine spike: a batch published within SPIKE_WINDOW that quarantined at least
 # SPIKE_MIN_ROWS rows and more than SPIKE_SHARE of its rows (the sample's files quarantine a
@@ -28,9 +30,6 @@ def quarantine_spikes(cur, now: datetime) -> list[dict]:
 
 def daily_alert(dsn: str | None = None, now: datetime | None = None):
     """The alert of the day, or None when every feed is on time and nothing else is wrong."""
-    from htx import db
-    from htx.ops.notify import Alert
-
     now = now or datetime.now(timezone.utc)
     with db.transaction(dsn) as conn, conn.cursor() as cur:
         late = [f for f in freshness.check(cur, now) if f.late]

@@ -13,14 +13,22 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
+from htx import dag_runs
+from htx.dag_factory import MARTS_DAG_ID
+from htx.dag_runs import report_run, run_dag
 from htx.errors import printable
+from htx.feeds.config import FEEDS
+from htx.ops import data_docs, health
+from htx.ops.failures import failed_loads
+from htx.ops.reprocess import quarantined, replay, revalidate
+
+# Function-local imports: the development tools (htx.dev), which production never imports.
 
 
 def add_parsers(commands) -> None:
     """Register the commands on `python -m htx`'s subparsers; each carries its handler."""
-    from htx.feeds.config import FEEDS
-
     feeds = sorted(FEEDS)
     health = commands.add_parser("health", help="per feed: last success/failure, rows, on time")
     health.add_argument("--days", type=int, default=7, help="failures of the last N days")
@@ -56,9 +64,6 @@ def _prepare() -> None:
 
 
 def _health(args: argparse.Namespace) -> int:
-    from htx.ops import health
-    from htx.ops.failures import failed_loads
-
     _prepare()
     feeds = health.feed_health()
     print(health.render(feeds, health.marts_health(), failed_loads(args.days), args.days))
@@ -66,8 +71,6 @@ def _health(args: argparse.Namespace) -> int:
 
 
 def _failures(args: argparse.Namespace) -> int:
-    from htx.ops.failures import failed_loads
-
     _prepare()
     found = failed_loads(args.days)
     for row in found:
@@ -78,8 +81,6 @@ def _failures(args: argparse.Namespace) -> int:
 
 
 def _quarantine(args: argparse.Namespace) -> int:
-    from htx.ops.reprocess import quarantined
-
     _prepare()
     rows = quarantined(args.feed, args.batch, args.limit)
     for row in rows:
@@ -92,16 +93,12 @@ def _quarantine(args: argparse.Namespace) -> int:
 
 
 def _revalidate(args: argparse.Namespace) -> int:
-    from htx.ops.reprocess import revalidate
-
     _prepare()
     print(json.dumps(revalidate(args.feed), ensure_ascii=False, indent=2, default=str))
     return 0
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from htx.ops.reprocess import replay
-
     _prepare()
     print(json.dumps(replay([args.feed] if args.feed else None), ensure_ascii=False, indent=2,
                      default=str))
@@ -117,13 +114,6 @@ def recover(feed_name: str) -> bool:
     """Run the feed's DAG now and, when it succeeds, refresh the marts once: the scheduler's
     run on the feed's Asset when a live stack runs the marts DAG (htx.dag_runs), else a run
     here. Returns whether the feed's run succeeded."""
-    from htx import dag_runs
-    from htx.dag_runs import report_run, run_dag
-    from htx.dag_factory import MARTS_DAG_ID
-    from htx.feeds.config import FEEDS
-    from htx.ops import health
-    from htx.ops.failures import failed_loads
-
     feed = FEEDS[feed_name]
     # The configured sources only: never the demo's stand-in API (it would load sample data).
     run = run_dag(feed.dag_id, must_succeed=False)
@@ -141,10 +131,6 @@ def recover(feed_name: str) -> bool:
 
 
 def _data_docs(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from htx.ops import data_docs
-
     _prepare()
     print(f"Data Docs: {data_docs.build(out=Path(args.out) if args.out else None)}")
     return 0

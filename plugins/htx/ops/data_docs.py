@@ -27,6 +27,9 @@ import shutil
 from collections import defaultdict
 from pathlib import Path
 
+# Function-local imports: Great Expectations (seconds to import), and what imports it
+# (htx.ops.data_docs_site), only when the Data Docs are built; the CLI imports this module.
+
 log = logging.getLogger(__name__)
 
 ENV_DATA_DOCS_DIR = "HTX_DATA_DOCS_DIR"

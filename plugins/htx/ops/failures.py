@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import logging
 
+from psycopg2 import sql
+
+from htx import db
 from htx.errors import describe
+from htx.feeds.config import FEEDS
 from htx.ops.notify import Alert, airflow_base_url, run_url
+from htx.pipeline import mark_run_failed
 
 log = logging.getLogger("htx.alerts")
 
@@ -14,8 +19,6 @@ FEED_DAG_PREFIX = "htx_feed_"
 
 
 def feed_of(dag_id: str | None) -> str | None:
-    from htx.feeds.config import FEEDS
-
     name = (dag_id or "").removeprefix(FEED_DAG_PREFIX)
     return name if dag_id and dag_id.startswith(FEED_DAG_PREFIX) and name in FEEDS else None
 
@@ -44,9 +47,6 @@ def alert_for_failure(dag_id: str, run_id: str, task_id: str, reason: str) -> Al
 def record_failure(dag_id: str, run_id: str, task_id: str, reason: str) -> list[tuple]:
     """Mark the run's unfinished batches failed, name the failed task on every batch the run
     did not load, and return those batches: (batch_id, status, source_object, error)."""
-    from htx import db
-    from htx.pipeline import mark_run_failed
-
     mark_run_failed(dag_id, run_id, f"{reason} (task {task_id})")
     with db.transaction() as conn, conn.cursor() as cur:
         cur.execute(
@@ -64,10 +64,6 @@ FAILED_LOAD_COLUMNS = ("feed", "batch_id", "status", "error", "source_object", "
 
 def failed_loads(days: int = 7, dsn: str | None = None) -> list[dict]:
     """audit.failed_loads(days), with run URLs under this environment's HTX_AIRFLOW_BASE_URL."""
-    from psycopg2 import sql
-
-    from htx import db
-
     columns = sql.SQL(", ").join(sql.Identifier(c) for c in FAILED_LOAD_COLUMNS)
     with db.transaction(dsn) as conn, conn.cursor() as cur:
         cur.execute(sql.SQL("SELECT {} FROM audit.failed_loads(%s, %s)").format(columns),

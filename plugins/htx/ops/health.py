@@ -5,8 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from psycopg2 import sql
+
+from htx import db
 from htx.errors import printable, with_object
 from htx.feeds.config import FEEDS
+from htx.ops import freshness
+from htx.ops.freshness import LOCAL
 
 
 @dataclass(frozen=True)
@@ -26,9 +31,6 @@ class FeedHealth:
 
 
 def feed_health(dsn: str | None = None, now: datetime | None = None) -> list[FeedHealth]:
-    from htx import db
-    from htx.ops import freshness
-
     now = now or datetime.now(timezone.utc)
     with db.transaction(dsn) as conn, conn.cursor() as cur:
         on_time = {f.feed: f for f in freshness.check(cur, now)}
@@ -36,10 +38,6 @@ def feed_health(dsn: str | None = None, now: datetime | None = None) -> list[Fee
 
 
 def _one_feed(cur, feed, feed_freshness) -> FeedHealth:
-    from psycopg2 import sql
-
-    from htx import db
-
     cur.execute("SELECT finished_at, rows_in, rows_loaded, rows_quarantined"
                 " FROM audit.load_batch WHERE feed = %s AND status = 'published'"
                 " ORDER BY finished_at DESC NULLS LAST, batch_id DESC LIMIT 1", (feed.name,))
@@ -61,9 +59,6 @@ def _one_feed(cur, feed, feed_freshness) -> FeedHealth:
 
 
 def marts_health(dsn: str | None = None, now: datetime | None = None) -> dict:
-    from htx import db
-    from htx.ops import freshness
-
     with db.transaction(dsn) as conn, conn.cursor() as cur:
         cur.execute("SELECT refreshed_at, indicator_rows, stale_feeds FROM mart.refresh_log"
                     " ORDER BY refreshed_at DESC LIMIT 1")
@@ -78,8 +73,6 @@ def marts_health(dsn: str | None = None, now: datetime | None = None) -> dict:
 def render(feeds: list[FeedHealth], marts: dict, failures: list[dict], days: int = 7) -> str:
     def when(moment):
         return _local(moment) if moment else "never"
-
-    from htx.ops.freshness import LOCAL
 
     lines = [f"Times are {LOCAL.key} ({datetime.now(LOCAL):UTC%z})",
              "Feeds (audit.load_batch; freshness per htx.feeds.config)"]
@@ -117,6 +110,4 @@ def render(feeds: list[FeedHealth], marts: dict, failures: list[dict], days: int
 
 def _local(moment: datetime) -> str:
     """The moment in Vietnam time, its zone labelled: `2024-11-21 00:00 +07`."""
-    from htx.ops.freshness import LOCAL
-
     return moment.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M %Z")

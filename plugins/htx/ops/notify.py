@@ -16,11 +16,15 @@ from __future__ import annotations
 import json
 import logging
 import os
+import smtplib
 from dataclasses import asdict, dataclass, field, replace
+from email.message import EmailMessage
 from urllib.parse import quote
 
 from htx.errors import describe, printable
-from htx.redaction import redact
+from htx.redaction import redact, remember
+
+# Function-local imports: Airflow and requests only when an alert is sent (the CLI imports this).
 
 log = logging.getLogger("htx.alerts")
 
@@ -135,8 +139,6 @@ def _connection(conn_id: str):
     from airflow.sdk import Connection
     from airflow.sdk.exceptions import AirflowNotFoundException
 
-    from htx.redaction import remember
-
     try:
         conn = Connection.get(conn_id)
     except AirflowNotFoundException:
@@ -146,9 +148,6 @@ def _connection(conn_id: str):
 
 
 def _send_email(conn, alert: Alert) -> None:
-    import smtplib
-    from email.message import EmailMessage
-
     extra = conn.extra_dejson or {}
     recipients = _as_list(extra.get("to"))
     if not recipients:
@@ -174,7 +173,6 @@ def _post_webhook(conn, alert: Alert) -> None:
     if "://" not in url:  # a URI-style connection: scheme://host:port/path split into fields
         url = f"{conn.conn_type if conn.conn_type in ('http', 'https') else 'https'}://{url}" + (
             f":{conn.port}" if conn.port else "") + (f"/{conn.schema}" if conn.schema else "")
-    from htx.redaction import remember
 
     headers = {str(k): str(v) for k, v in (conn.extra_dejson or {}).items()}
     remember(*headers.values())  # an Authorization header, a token: secrets all

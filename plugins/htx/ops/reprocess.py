@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import logging
 
-from htx import db
+from psycopg2 import sql
+
+from htx import db, marts, marts_incremental, pipeline
 from htx.feeds.config import FEEDS, Feed
+from htx.validation import SuiteRunner
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +44,6 @@ QUARANTINE_COLUMNS = ("feed", "batch_id", "file", "source_row", "reason", "recor
 def quarantined(feed_name: str | None = None, batch_id: int | None = None,
                 limit: int = 200, dsn: str | None = None) -> list[dict]:
     """Quarantined rows of one batch or one feed, in file order, with the delivered file."""
-    from psycopg2 import sql
-
     with db.transaction(dsn) as conn, conn.cursor() as cur:
         if batch_id is not None:
             cur.execute("SELECT feed FROM audit.load_batch WHERE batch_id = %s", (batch_id,))
@@ -65,8 +66,6 @@ def quarantined(feed_name: str | None = None, batch_id: int | None = None,
 
 def reprocess_batch(feed: Feed, batch_id: int, runner, replace_core_rows: bool) -> dict:
     """Run a batch again from its landed objects under the current parser and suite."""
-    from htx import pipeline
-
     _reopen(batch_id)
     try:
         pipeline.validate_and_stage(feed.name, batch_id, runner)
@@ -88,8 +87,6 @@ def _reopen(batch_id: int) -> None:
 
 
 def _delete_core_rows(feed: Feed, batch_id: int, cur=None) -> None:
-    from psycopg2 import sql
-
     statement = sql.SQL("DELETE FROM {} WHERE batch_id = %s").format(
         db.qualified(feed.core_table))
     if cur is not None:
@@ -103,8 +100,6 @@ def _delete_core_rows(feed: Feed, batch_id: int, cur=None) -> None:
 
 def _marts_change(cur, feed: Feed) -> None:
     """Rows changed outside a merge: the marts' next refresh recomputes every period."""
-    from htx import marts_incremental
-
     marts_incremental.record(cur, f"{feed.name} reprocessed")
 
 
@@ -125,8 +120,6 @@ def _merge_replacing_own_rows(feed: Feed, batch_id: int) -> None:
 def revalidate(feed_name: str, refresh_marts: bool = True) -> dict:
     """Re-run the current suite over the batches of `feed_name` that quarantined rows; load
     what passes now. Returns what was done per batch."""
-    from htx.validation import SuiteRunner
-
     feed = _feed(feed_name)
     if feed.cursor_field:  # history across batches (the registry): rebuild the feed whole
         return {"feed": feed.name, "replayed": replay([feed.name], refresh_marts)}
@@ -158,8 +151,6 @@ def _current_batches_with_quarantine(feed: Feed) -> list[int]:
 def replay(feed_names: list[str] | None = None, refresh_marts: bool = True) -> dict:
     """Rebuild the feeds' core tables (default: every feed) from the landing zone, then the
     marts. Returns per feed the batches replayed and the totals."""
-    from htx.validation import SuiteRunner
-
     summary = {}
     for feed in [_feed(name) for name in (feed_names or list(FEEDS))]:
         batches = _clear_core(feed)
@@ -180,8 +171,6 @@ def replay(feed_names: list[str] | None = None, refresh_marts: bool = True) -> d
 
 def _clear_core(feed: Feed) -> list[int]:
     """Empty the feed's core table, staging and cursor; return the batches to replay."""
-    from psycopg2 import sql
-
     with db.transaction() as conn, conn.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"merge:{feed.name}",))
         cur.execute("SELECT batch_id FROM audit.load_batch WHERE feed = %s AND status IN %s"
@@ -195,8 +184,6 @@ def _clear_core(feed: Feed) -> list[int]:
 
 
 def _refresh_marts(label: str) -> dict:
-    from htx import marts
-
     return marts.refresh(dag_run_id=f"htx {label}")
 
 

@@ -18,10 +18,15 @@ import time
 from dataclasses import dataclass
 from itertools import count
 from typing import Callable, Iterator
+from urllib.parse import urlsplit
 
 from htx import limits
 from htx.errors import Rejection, Transient
-from htx.settings import RegistryApi
+from htx.feeds import jsondoc
+from htx.feeds.common import RejectedObject
+from htx.settings import RegistryApi, registry_api
+
+# Function-local imports: requests and urllib3 only when the API is pulled.
 
 log = logging.getLogger(__name__)
 
@@ -72,15 +77,11 @@ class _Bounds:
 
 def configured() -> RegistryApi:
     """The registry's endpoint and token, from connection htx_registry_api (htx.settings)."""
-    from htx.settings import registry_api
-
     return registry_api()
 
 
 def lineage_name(api: RegistryApi) -> tuple[str, str]:
     """(namespace, name) of the entities endpoint, as OpenLineage names a dataset."""
-    from urllib.parse import urlsplit
-
     base = urlsplit(api.base_url)
     return f"{base.scheme}://{base.hostname}" + (f":{base.port}" if base.port else ""), \
         base.path.rstrip("/") + ENTITIES_PATH
@@ -161,9 +162,6 @@ class _Progress:
 
 def _page(body: bytes, request: str) -> tuple[list, str | None]:
     """(items, next_page_token) of a page read within the JSON limits."""
-    from htx.feeds import jsondoc
-    from htx.feeds.common import RejectedObject
-
     try:
         page = jsondoc.loads(body.decode("utf-8"), request, what="a JSON page")
         items, token = page["items"], page["next_page_token"]

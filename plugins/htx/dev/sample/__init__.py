@@ -12,12 +12,12 @@ import importlib
 import shutil
 from pathlib import Path
 
+from htx.feeds.config import FEEDS
+
 RESEND_DIR = "_resend"
 
 
 def write_drops(root: Path, registry_items: list[dict]) -> list[Path]:
-    from htx.feeds.config import FEEDS
-
     written: list[Path] = []
     for feed in FEEDS.values():
         if feed.source.kind == "file_drop":

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from htx.feeds.annual_reports import HEADERS
 from htx.dev.sample import RESEND_DIR
-from htx.dev.sample.registrations import operating_as_of, states_as_of
+from htx.dev.sample.registry_states import operating_as_of, states_as_of
 
 FOLDER = "annual_reports"
 AS_OF = date(2024, 9, 30)

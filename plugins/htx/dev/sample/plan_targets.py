@@ -23,6 +23,8 @@ from pathlib import Path
 from htx.dev.sample import RESEND_DIR
 from htx.dev.sample.support_lending import _save
 
+# Function-local imports: openpyxl (slow to import) only when a workbook is written.
+
 TITLE = "CHỈ TIÊU KẾ HOẠCH PHÁT TRIỂN KINH TẾ TẬP THỂ, HỢP TÁC XÃ NĂM {year}"
 DOCUMENT = "(Kèm theo Kế hoạch số {number} ngày {day:%d/%m/%Y} của UBND tỉnh Quảng Ninh)"
 HEADERS = ["STT", "Chỉ tiêu", "Đơn vị tính", "Mã chỉ tiêu", "Phân tổ", "Kế hoạch năm {year}"]

@@ -20,6 +20,7 @@ import unicodedata
 from datetime import date, timedelta
 
 from htx.admin_map import read_crosswalk, read_maps, read_units
+from htx.dev.sample.registry_states import VSIC_BY_SECTOR, VSIC_BY_THT_GROUP, states_as_of
 
 HORIZON_2025 = date(2025, 9, 25)
 REFORM = date(2025, 7, 1)
@@ -140,8 +141,6 @@ def _suspended_after(b, communes: dict) -> None:
 
 def _operating_cooperatives(b) -> list[dict]:
     """Cooperatives active now, registered before 2020, in code order (a stable choice)."""
-    from htx.dev.sample.registrations import states_as_of
-
     return sorted((s for s in states_as_of(b.items, HORIZON_2025).values()
                    if s["entity_type"] == "HTX" and s["status"] == "dang_hoat_dong"
                    and s["registered_on"] < "2020-01-01"), key=lambda s: s["entity_code"])
@@ -149,8 +148,6 @@ def _operating_cooperatives(b) -> list[dict]:
 
 def _new(b, entity_type: str, locality: str, address: str, registered: date) -> None:
     """A new entity registered on `registered` (recorded within three days)."""
-    from htx.dev.sample.registrations import VSIC_BY_SECTOR, VSIC_BY_THT_GROUP
-
     if entity_type == "THT":
         group = b.rng.choice(list(VSIC_BY_THT_GROUP))
         vsic, sector = b.rng.choice(VSIC_BY_THT_GROUP[group]), "nong_nghiep"

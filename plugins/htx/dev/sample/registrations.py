@@ -16,9 +16,9 @@ import random
 import unicodedata
 from datetime import date, datetime, time, timedelta, timezone
 
-from stdnum.vn import mst
-
+from htx.dev.sample.draws import new_tax_code, uneven_split
 from htx.dev.sample.reform import across_the_reform
+from htx.dev.sample.registry_states import VSIC_BY_SECTOR, VSIC_BY_THT_GROUP
 
 VN = timezone(timedelta(hours=7))
 PERIOD_START, PERIOD_END = date(2024, 1, 1), date(2024, 9, 30)
@@ -34,21 +34,6 @@ THT_BY_GROUP = {"nong_lam_ngu": 110, "cong_nghiep_tthc": 64, "khac": 41}
 THT_MEMBERS = 1_505
 LHHTX = [  # (VSIC, charter capital in million VND, member cooperatives)
     ("0161", 30_000, 5), ("0146", 21_100, 4), ("4620", 15_000, 4)]
-
-VSIC_BY_SECTOR = {
-    "nong_nghiep": ["0111", "0112", "0118", "0121", "0145", "0146", "0161", "0162", "0210",
-                    "0311", "0321", "0322"],
-    "cong_nghiep": ["0810", "1010", "1020", "1079", "1610", "2392", "3100", "3510"],
-    "ve_sinh_moi_truong": ["3600", "3811", "3821", "3900"],
-    "xay_dung": ["4100", "4210", "4290", "4330"],
-    "van_tai": ["4931", "4932", "4933", "5022", "5221"],
-    "thuong_mai_dich_vu": ["4620", "4711", "4722", "5510", "5610", "6810", "7020", "7490",
-                           "8130", "9312", "9610"],
-    "khac": ["8510", "8532", "8610", "8810", "9700"],
-}
-VSIC_BY_THT_GROUP = {"nong_lam_ngu": VSIC_BY_SECTOR["nong_nghiep"],
-                     "cong_nghiep_tthc": VSIC_BY_SECTOR["cong_nghiep"],
-                     "khac": ["4711", "5610", "9610", "4933", "3811"]}
 
 # Each locality with the spellings sources use for it.
 LOCALITIES = {
@@ -90,12 +75,7 @@ class _Builder:
 
     # -- values -----------------------------------------------------------------------------
     def code(self) -> str:
-        while True:
-            prefix = "57" + "".join(self.rng.choice("0123456789") for _ in range(7))
-            check = mst.calc_check_digit(prefix)
-            if len(check) == 1 and prefix + check not in self.codes:
-                self.codes.add(prefix + check)
-                return prefix + check
+        return new_tax_code(self.rng, self.codes)
 
     def day_between(self, first: date, last: date) -> date:
         return first + timedelta(days=self.rng.randint(0, (last - first).days))
@@ -120,13 +100,7 @@ class _Builder:
                 "id_number": "022" + "".join(self.rng.choice("0123456789") for _ in range(9))}
 
     def split(self, total: int, parts: int, minimum: int) -> list[int]:
-        """`parts` integers ≥ minimum, uneven like real sizes, summing exactly to `total`."""
-        weights = [self.rng.lognormvariate(0, 0.8) for _ in range(parts)]
-        spare = total - minimum * parts
-        shares = [minimum + int(spare * w / sum(weights)) for w in weights]
-        for i in range(total - sum(shares)):
-            shares[i % parts] += 1
-        return shares
+        return uneven_split(self.rng, total, parts, minimum, spread=0.8)
 
     # -- states -----------------------------------------------------------------------------
     def entity(self, entity_type: str, vsic: str, sector: str, registered_on: date,
@@ -273,37 +247,3 @@ def _invalid_records(b: _Builder) -> None:
                         updated_at=b.stamp(date(2024, 7, 2))))
     # A locality the matcher cannot place (the province's name): loaded, with a warning.
     b.items.append(dict(counted, locality="tỉnh Quảng Ninh", updated_at=b.stamp(date(2024, 4, 4))))
-
-
-def states_as_of(items: list[dict], as_of: date) -> dict[str, dict]:
-    """Each valid entity's state as of a date (latest status_since ≤ as_of, ties: updated_at),
-    for generators of the other feeds that must agree with the registry. Invalid sample records
-    (no code, bad check digit, unknown status, impossible dates) are left out, as the pipeline
-    quarantines them."""
-    valid_status = {"dang_hoat_dong", "tam_ngung_kinh_doanh", "dang_giai_the", "da_giai_the",
-                    "bi_thu_hoi", "khong_hoat_dong_tai_dia_chi"}
-    best: dict[str, dict] = {}
-    for item in items:
-        code = item.get("entity_code")
-        if not code or not mst.is_valid(code) or item["status"] not in valid_status:
-            continue
-        try:
-            since = date.fromisoformat(item["status_since"])
-            date.fromisoformat(item["registered_on"])
-        except ValueError:
-            continue
-        if since > as_of:
-            continue
-        key = (item["status_since"], datetime.fromisoformat(item["updated_at"]))
-        held = best.get(code)
-        if held is None or key > (held["status_since"], datetime.fromisoformat(held["updated_at"])):
-            best[code] = item
-    return best
-
-
-def operating_as_of(items: list[dict], entity_type: str, as_of: date) -> list[dict]:
-    """Entities of a type registered by `as_of` and not dissolved as of it, sorted by code."""
-    return sorted((s for s in states_as_of(items, as_of).values()
-                   if s["entity_type"] == entity_type and s["status"] != "da_giai_the"
-                   and date.fromisoformat(s["registered_on"]) <= as_of),
-                  key=lambda s: s["entity_code"])

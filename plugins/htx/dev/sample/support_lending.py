@@ -25,12 +25,16 @@ import calendar
 import io
 import random
 import re
+import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from htx.dev.sample.registrations import operating_as_of
+from htx.dev.sample.draws import uneven_split
+from htx.dev.sample.registry_states import operating_as_of
+
+# Function-local imports: openpyxl (slow to import) only when a workbook is written.
 
 SEED = 3003
 PERIOD_END = date(2024, 9, 30)
@@ -134,13 +138,8 @@ class _Book:
         return first + timedelta(days=self.rng.randint(0, (last - first).days))
 
     def split(self, total: int, parts: int, minimum: int) -> list[int]:
-        """`parts` integers ≥ minimum, uneven like real loans, summing exactly to `total`."""
-        weights = [self.rng.lognormvariate(0, 0.5) for _ in range(parts)]
-        spare = total - minimum * parts
-        shares = [minimum + int(spare * w / sum(weights)) for w in weights]
-        for i in range(total - sum(shares)):
-            shares[i % parts] += 1
-        return shares
+        """Uneven like real loans."""
+        return uneven_split(self.rng, total, parts, minimum, spread=0.5)
 
 
 def _loans(registry_items: list[dict]) -> list[Loan]:
@@ -258,8 +257,6 @@ def _write_report(path: Path, report: Report, loans: list[Loan]) -> Path:
 def _save(book, path: Path, stamp: datetime) -> None:
     """Save with fixed timestamps (document properties, zip entries): the same sample is the same
     bytes, so a regenerated drop folder holds no "changed" file for the pipeline to reload."""
-    import zipfile
-
     buffer = io.BytesIO()
     book.save(buffer)
     iso = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()

@@ -45,8 +45,10 @@ from pathlib import Path
 
 from stdnum.vn import mst
 
+from htx.dev.sample.draws import new_tax_code
 from htx.feeds.tax_declarations import CIT_FORM, HEADERS, VAT_FORM
-from htx.dev.sample.registrations import PERIOD_END, PERIOD_START, operating_as_of, states_as_of
+from htx.dev.sample.registrations import PERIOD_END, PERIOD_START
+from htx.dev.sample.registry_states import operating_as_of, states_as_of
 
 SEED = 2025
 FOLDER = "tax"
@@ -151,12 +153,7 @@ class _Builder:
         return declaration
 
     def unknown_code(self) -> str:
-        while True:
-            prefix = "57" + "".join(self.rng.choice("0123456789") for _ in range(7))
-            check = mst.calc_check_digit(prefix)
-            if len(check) == 1 and prefix + check not in self.known_codes:
-                self.known_codes.add(prefix + check)
-                return prefix + check
+        return new_tax_code(self.rng, self.known_codes)
 
     def split(self, total: int, weights: list[float]) -> list[int]:
         """Integers proportional to `weights`, summing exactly to `total`."""
