@@ -1,8 +1,8 @@
 -- Feed 2 in the database (htx.bulk): the batch's rows without a critical failure, typed in
 -- pg_temp.bulk_typed, are staged in the batch's own partition of staging.tax_declarations — the
 -- partition its merge makes part of core.tax_declaration (migration 0070): written once.
--- Each declaration's best version in the file (key_id, version: tax_declarations.sql) is flagged
--- latest; the merge weighs it against other files'.
+-- Each declaration's best version in the file (code_id, period_id, version:
+-- tax_declarations.sql) is flagged latest; the merge weighs it against other files'.
 -- Parameters: %(batch_id)s, %(source_object)s (the landed object), %(critical)s (the bits of the
 -- critical expectations in bulk_typed.unexpected).
 SELECT core.tax_declaration_open_batch(%(batch_id)s);
@@ -14,9 +14,9 @@ INSERT INTO staging.tax_declarations (
 SELECT t.tax_code, t.parent_code, t.taxpayer_name, t.form_code, t.period_raw, t.period_kind,
        t.period_start, t.period_end, t.revision, t.filed_on, t.revenue_vnd,
        t.profit_before_tax_vnd, t.tax_payable_vnd, %(batch_id)s, %(source_object)s,
-       b.source_object, t.source_row, best.version IS NOT NULL
+       (SELECT source_object FROM audit.load_batch WHERE batch_id = %(batch_id)s), t.source_row,
+       best.version IS NOT NULL
 FROM pg_temp.bulk_typed AS t
-CROSS JOIN (SELECT source_object FROM audit.load_batch WHERE batch_id = %(batch_id)s) AS b
 LEFT JOIN (SELECT max(version) AS version FROM pg_temp.bulk_typed
-           WHERE unexpected & %(critical)s = 0 GROUP BY key_id) AS best USING (version)
+           WHERE unexpected & %(critical)s = 0 GROUP BY code_id, period_id) AS best USING (version)
 WHERE t.unexpected & %(critical)s = 0;
