@@ -396,7 +396,9 @@ def _stage_good_rows(cur, feed, batch_id: int, url: str, critical: int) -> int:
     into the batch's own partition, which its merge makes part of core)."""
     db.run_sql_file(cur, _companion_sql(feed, "stage"),
                     {"batch_id": batch_id, "source_object": url, "critical": critical})
-    return cur.rowcount
+    staged = cur.rowcount
+    cur.execute("RESET enable_sort; RESET enable_nestloop")   # if it held the planner to hashing
+    return staged
 
 
 def _quarantine_bad_rows(cur, feed, parser, rules, batch_id: int, url: str, critical: int) -> int:
