@@ -317,21 +317,54 @@ def _copy_statement(columns: list[str], parser, encoding: str):
 def _type_and_check(cur, feed, rules: list[CompiledRule], messages: dict) -> None:
     """bulk_typed: the feed's typed rows, plus `unexpected`, a bit per expectation the row fails
     (NULL for rows that did not convert: the suite never sees those, as in the Python path).
-    The feed's distinct values are typed first (bulk/<feed>_values.sql); the typed rows join
-    them by hashing: the planner, which underestimates joins on several columns, is held to it."""
+    The feed's distinct values are typed first (bulk/<feed>_values.sql), and the rules over their
+    columns checked once per value (_check_distinct_values); the typed rows join them by
+    hashing: the planner, which underestimates joins on several columns, is held to it."""
     from psycopg2 import sql
 
     db.run_sql_file(cur, _companion_sql(feed, "values"), messages)
-    bits = sql.SQL(" | ").join(
+    row_rules = _check_distinct_values(cur, rules)
+    cur.execute("SET LOCAL enable_nestloop = off; SET LOCAL enable_mergejoin = off")
+    cur.execute(sql.SQL(
+        "CREATE TEMP TABLE bulk_typed ON COMMIT DROP AS SELECT typed.*, CASE WHEN parse_failures"
+        " IS NULL THEN distinct_unexpected | {} END AS unexpected FROM ({} OFFSET 0) AS typed").format(
+        _bits(row_rules), sql.SQL(feed.bulk_sql.read_text(encoding="utf-8"))), messages)
+    cur.execute("RESET enable_nestloop; RESET enable_mergejoin")
+
+
+def _check_distinct_values(cur, rules: list[CompiledRule]) -> list[CompiledRule]:
+    """The rules over a column of a table of distinct values (a temp table the values step made
+    with an `unexpected` column; the typed rows carry its bits as `distinct_unexpected` and its
+    columns unchanged) are checked there, tens of thousands of times, not a million; the rules
+    left are checked per row."""
+    from psycopg2 import sql
+
+    cur.execute("SELECT c.relname, array_agg(a.attname::text) FROM pg_class AS c"
+                " JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0"
+                " AND NOT a.attisdropped"
+                " WHERE c.relnamespace = pg_my_temp_schema() AND c.relkind = 'r'"
+                " GROUP BY c.relname HAVING 'unexpected' = ANY(array_agg(a.attname::text))"
+                " ORDER BY c.relname")
+    left = list(rules)
+    for table, columns in cur.fetchall():
+        own = [r for r in left if r.column in columns]
+        if own:
+            cur.execute(sql.SQL("UPDATE pg_temp.{} SET unexpected = {}").format(
+                sql.Identifier(table), _bits(own)))
+            left = [r for r in left if r not in own]
+    return left
+
+
+def _bits(rules: list[CompiledRule]):
+    """The bits of the rules a row fails, as one bigint."""
+    from psycopg2 import sql
+
+    if not rules:
+        return sql.SQL("0::bigint")
+    return sql.SQL(" | ").join(
         sql.SQL("CASE WHEN {} THEN {}::bigint ELSE 0 END").format(r.predicate,
                                                                   sql.Literal(1 << r.bit))
         for r in rules)
-    cur.execute("SET LOCAL enable_nestloop = off; SET LOCAL enable_mergejoin = off")
-    cur.execute(sql.SQL(
-        "CREATE TEMP TABLE bulk_typed ON COMMIT DROP AS SELECT typed.*,"
-        " CASE WHEN parse_failures IS NULL THEN {} END AS unexpected FROM ({} OFFSET 0) AS typed").format(
-        bits, sql.SQL(feed.bulk_sql.read_text(encoding="utf-8"))), messages)
-    cur.execute("RESET enable_nestloop; RESET enable_mergejoin")
 
 
 def _tallies(cur, rules: list[CompiledRule]) -> tuple[int, dict]:
@@ -363,7 +396,9 @@ def _stage_good_rows(cur, feed, batch_id: int, url: str, critical: int) -> int:
     into the batch's own partition, which its merge makes part of core)."""
     db.run_sql_file(cur, _companion_sql(feed, "stage"),
                     {"batch_id": batch_id, "source_object": url, "critical": critical})
-    return cur.rowcount
+    staged = cur.rowcount
+    cur.execute("RESET enable_sort; RESET enable_nestloop")   # if it held the planner to hashing
+    return staged
 
 
 def _quarantine_bad_rows(cur, feed, parser, rules, batch_id: int, url: str, critical: int) -> int:

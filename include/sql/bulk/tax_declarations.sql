@@ -7,7 +7,12 @@
 -- does; tests/test_bulk_equivalence.py holds the two to the same result. The OFFSET 0 fence keeps
 -- PostgreSQL from copying a conversion into every expression that uses it.
 -- Also, for the staging (tax_declarations_stage.sql): key_id, one bigint per declaration (tax
--- code, form, tax period), and version, one per row, larger for a later version in the file.
+-- code; form, tax period), numbered densely: below 2^32 for any real file, where PostgreSQL's
+-- bigint hash is as good as an integer's (`code_id << 31 | period_id` hashed to the few values
+-- the XOR of its halves takes, which stalls a hash aggregate); version, one per row, larger for
+-- a later version in the file;
+-- for htx.bulk, distinct_unexpected: the verdict of the rules over the taxpayer's and the
+-- filing's columns, which it took from their tables of distinct values.
 -- Parameters: m_<column>, the parser's failure message for each field it converts.
 WITH typed AS (
     SELECT r.source_row, t.tax_code, t.parent_code, t.taxpayer_name, f.form_code, f.period_raw,
@@ -25,8 +30,10 @@ WITH typed AS (
                     THEN replace(r.tax_payable_vnd, '.', '')::bigint
                 ELSE staging.vnd_integer(r.tax_payable_vnd) END AS tax_payable_vnd,
            t.tax_code_check_digit_ok, f.period_fits_form, f.failures AS filing_failures,
-           t.code_id::bigint << 31 | f.period_id AS key_id,
+           (t.code_id - 1)::bigint * (SELECT max(period_id) FROM pg_temp.bulk_filing)
+               + f.period_id AS key_id,
            f.version_rank::bigint << 31 | r.source_row AS version,
+           t.unexpected | f.unexpected AS distinct_unexpected,
            -- the amounts as delivered, for failure messages and empty rows
            r.revenue_vnd AS revenue_raw, r.profit_before_tax_vnd AS profit_raw,
            r.tax_payable_vnd AS payable_raw,
@@ -75,5 +82,5 @@ SELECT source_row, tax_code, parent_code, taxpayer_name, form_code, period_raw, 
                     'tax_payable_vnd', 'is_vnd_integer', staging.csv_text(payable_raw),
                     %(m_tax_payable_vnd)s) END
             ], NULL)) END AS parse_failures,
-       key_id, version
+       key_id, version, distinct_unexpected
 FROM failed

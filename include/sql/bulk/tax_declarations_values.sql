@@ -17,9 +17,11 @@ FROM (SELECT coalesce(tax_code, '') AS code_k, coalesce(taxpayer_name, '') AS na
 GROUP BY GROUPING SETS ((code_k, name_k), (form_k, period_k, filed_k, revision_k));
 
 -- code_id numbers the typed tax codes (the declarations' key, with period_id, as small integers).
+-- `unexpected` (in both tables of distinct values): the bits of the suite's rules over their
+-- columns, which htx.bulk sets once per distinct value instead of once per row.
 CREATE TEMP TABLE bulk_taxpayer ON COMMIT DROP AS
 SELECT code_k, name_k, tax_code, parent_code, tax_code_check_digit_ok, taxpayer_name,
-       dense_rank() OVER (ORDER BY tax_code) AS code_id
+       dense_rank() OVER (ORDER BY tax_code) AS code_id, 0::bigint AS unexpected
 FROM (SELECT code_k, name_k, tax_code,
              CASE WHEN shaped THEN left(tax_code, 10) END AS parent_code,
              CASE WHEN shaped THEN core.mst_is_valid(tax_code) END AS tax_code_check_digit_ok,
@@ -32,7 +34,7 @@ FROM (SELECT code_k, name_k, tax_code,
 -- number, a declaration's versions in a file order by one bigint.
 CREATE TEMP TABLE bulk_filing ON COMMIT DROP AS
 SELECT *, dense_rank() OVER (ORDER BY form_code, period_kind, period_start) AS period_id,
-       dense_rank() OVER (ORDER BY revision, filed_on) AS version_rank,
+       dense_rank() OVER (ORDER BY revision, filed_on) AS version_rank, 0::bigint AS unexpected,
        CASE WHEN period_kind IS NULL THEN NULL
             WHEN form_code = '01/GTGT' THEN period_kind IN ('month', 'quarter')
             WHEN form_code = '03/TNDN' THEN period_kind = 'year' END AS period_fits_form,
