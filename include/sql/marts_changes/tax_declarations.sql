@@ -3,23 +3,13 @@
 -- same file it replaces (include/sql/merge/tax_declarations.sql) are the only ones whose latest
 -- version can change; a declaration counts in the periods ending on or after its own tax period
 -- ends (a 01/GTGT inside the period; a 03/TNDN for year Y from 31 December Y), so periods ending
--- before the earliest period_start among them keep their values. The same reading of the staged
--- batch records what the marts need to know of it (core.tax_declaration_batch, migration 0120);
--- the replaced deliveries' own records say where theirs reached. Parameter: %(batch_id)s.
+-- before the earliest period_start among them keep their values. The replaced deliveries' records
+-- (core.tax_declaration_batch, written by their merges) say where theirs reached.
+-- Parameter: %(batch_id)s.
 WITH batch AS (
-    SELECT min(filed_on) AS filed_from, max(filed_on) AS filed_to,
-           min(period_start) AS periods_from, max(period_start) AS periods_to
+    SELECT min(period_start) AS periods_from
     FROM staging.tax_declarations
     WHERE batch_id = %(batch_id)s
-), recorded AS (
-    INSERT INTO core.tax_declaration_batch AS r
-           (batch_id, filed_from, filed_to, periods_from, periods_to)
-    SELECT %(batch_id)s, filed_from, filed_to, periods_from, periods_to
-    FROM batch
-    WHERE filed_from IS NOT NULL
-    ON CONFLICT (batch_id) DO UPDATE
-    SET (filed_from, filed_to, periods_from, periods_to)
-        = (excluded.filed_from, excluded.filed_to, excluded.periods_from, excluded.periods_to)
 )
 SELECT coalesce(min(periods_from), 'infinity'::date)
 FROM (

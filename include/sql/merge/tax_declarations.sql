@@ -23,6 +23,18 @@ JOIN audit.load_batch AS earlier
  AND earlier.batch_id <= this.batch_id
 WHERE this.batch_id = %(batch_id)s;
 
+-- 1b. What the marts need to know of the batch, recorded with its rows whatever merges it
+--     (core.tax_declaration_batch, migration 0120): read from the staged rows before they move.
+INSERT INTO core.tax_declaration_batch (batch_id, filed_from, filed_to, periods_from, periods_to)
+SELECT %(batch_id)s, min(filed_on), max(filed_on), min(period_start), max(period_start)
+FROM staging.tax_declarations
+WHERE batch_id = %(batch_id)s
+  AND EXISTS (SELECT 1 FROM pg_temp.tax_declaration_merge WHERE is_this AND attach)
+HAVING count(*) > 0
+ON CONFLICT (batch_id) DO UPDATE
+SET (filed_from, filed_to, periods_from, periods_to)
+    = (excluded.filed_from, excluded.filed_to, excluded.periods_from, excluded.periods_to);
+
 -- 2. Declarations whose latest version was in a replaced partition: settled again from all the
 --    rows left (step 5).
 SELECT core.tax_declaration_create_unsettled();

@@ -2,9 +2,8 @@
 -- beside the batch instead of read from its rows at every refresh.
 --
 -- core.tax_declaration_batch: per batch of tax declarations, the filing dates and the tax periods
--- its rows reach. Recorded by the step that works out what a merge changes for the marts, before
--- the merge, in its transaction (include/sql/marts_changes/tax_declarations.sql: it reads the
--- staged batch once for both). The reporting periods (include/sql/marts/periods/) take the tax
+-- its rows reach. Recorded by the batch's merge (include/sql/merge/tax_declarations.sql), from
+-- its staged rows, whatever runs the merge. The reporting periods (include/sql/marts/periods/) take the tax
 -- data's first and last day from it instead of every declaration's filing date, and the tax
 -- model (020_tax_as_of.sql) reads only the batches whose tax periods can count in the periods a
 -- refresh recomputes. Rows leave core a batch at a time (a re-sent file's predecessor dropped,
