@@ -1,4 +1,4 @@
-"""Feed 5's contract parser and suite on small real CSV files (tests/data/annual_reports)."""
+"""Feed 5's contract parser and suite on small real CSV files (tests/corpus/annual_reports)."""
 from pathlib import Path
 
 import pytest
@@ -6,14 +6,12 @@ import pytest
 from htx.feeds.annual_reports import CHECK_COLUMNS, COLUMNS, HEADERS, parse_object
 from htx.feeds.common import RejectedObject
 
-DATA = Path(__file__).parent / "data" / "annual_reports"
-# The bad-input corpus's files of this feed, where it has the file a test wants.
 CORPUS = Path(__file__).parent / "corpus" / "annual_reports"
 NAME = "annual_reports/bao_cao_nam_2023.csv"
 
 
-def parse_file(file: str, folder: Path = DATA):
-    return list(parse_object((folder / file).read_bytes(), NAME))
+def parse_file(file: str):
+    return list(parse_object((CORPUS / file).read_bytes(), NAME))
 
 
 @pytest.fixture(scope="module")
@@ -71,20 +69,19 @@ def test_columns_may_come_in_any_order_the_names_are_the_contract():
             row.values["managers_college_plus"]) == (20, 12, 5, 1)
 
 
-@pytest.mark.parametrize("folder, file, message", [
-    (DATA, "missing_column.csv",
+@pytest.mark.parametrize("file, message", [
+    ("column_missing.csv",
      "headers are not the contract's: missing column(s): managers_college_plus"),
-    (DATA, "renamed_column.csv",
+    ("column_renamed.csv",
      "headers are not the contract's: missing column(s): workers; unexpected column(s): lao_dong"),
-    (DATA, "semicolon.csv", "not comma-separated: the header is separated by ';'"),
-    (CORPUS, "header_only.csv", "header only: the file holds no report rows"),
-    (CORPUS, "empty.csv", "empty file"),
-    (DATA, "unclosed_quote.csv", "malformed CSV at line"),
+    ("wrong_delimiter.csv", "not comma-separated: the header is separated by ';'"),
+    ("header_only.csv", "header only: the file holds no report rows"),
+    ("empty.csv", "empty file"),
+    ("truncated_in_quotes.csv", "malformed CSV at line"),
 ])
-def test_a_file_not_in_the_contracts_shape_is_rejected_whole_with_a_clear_message(folder, file,
-                                                                                   message):
+def test_a_file_not_in_the_contracts_shape_is_rejected_whole_with_a_clear_message(file, message):
     with pytest.raises(RejectedObject) as raised:
-        parse_file(file, folder)
+        parse_file(file)
     assert str(raised.value).startswith(message) and str(raised.value).endswith(f" — {NAME}")
 
 
@@ -97,7 +94,7 @@ def test_a_repeated_column_is_rejected():
 
 def test_a_file_that_is_not_utf8_is_rejected():
     # An old Windows export: "Đông" in Windows-1258 is not UTF-8.
-    raw = ((DATA / "valid.csv").read_text(encoding="utf-8") + "Đông\n").encode("cp1258")
+    raw = ((CORPUS / "valid.csv").read_text(encoding="utf-8") + "Đông\n").encode("cp1258")
     with pytest.raises(RejectedObject, match="not UTF-8"):
         list(parse_object(raw, NAME))
 

@@ -1,4 +1,4 @@
-"""Feed 4's contract parser and suite on small real report files (tests/data/credit_fund_reports)."""
+"""Feed 4's contract parser and suite on small real report files (tests/corpus/credit_fund_reports)."""
 import json
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -10,12 +10,12 @@ from htx.feeds.common import RejectedObject
 from htx.feeds.credit_fund_reports import (CHECK_COLUMNS, COLUMNS, file_name_agrees, parse_object,
                                            quarter_end)
 
-DATA = Path(__file__).parent / "data" / "credit_fund_reports"
+CORPUS = Path(__file__).parent / "corpus" / "credit_fund_reports"
 NAME = "credit_funds/5700101348_2024Q3.json"  # the contract's name for the files' report
 
 
 def parse_file(file: str, source_object: str = NAME):
-    return list(parse_object((DATA / file).read_bytes(), source_object))
+    return list(parse_object((CORPUS / file).read_bytes(), source_object))
 
 
 def parse_document(document: dict, source_object: str = NAME):
@@ -24,7 +24,7 @@ def parse_document(document: dict, source_object: str = NAME):
 
 
 def valid_document() -> dict:
-    return json.loads((DATA / "valid_report.json").read_text(encoding="utf-8"))
+    return json.loads((CORPUS / "valid_report.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_a_report_in_any_unit_but_trieu_dong_is_rejected_whole():
 
 
 @pytest.mark.parametrize("file, keys", [
-    ("missing_npl.json", "balance_sheet.npl"),
+    ("column_missing.json", "balance_sheet.npl"),
     ("missing_member_counts.json", "members, members_pending, employees"),
 ])
 def test_a_missing_contract_key_rejects_the_file_naming_the_key(file, keys):
@@ -77,7 +77,7 @@ def test_a_missing_contract_key_rejects_the_file_naming_the_key(file, keys):
 
 @pytest.mark.parametrize("file, message", [
     ("truncated.json", "not JSON"), ("csv_not_json.json", "not JSON"),
-    ("array_not_object.json", "not a JSON object"),
+    ("not_an_object.json", "not a JSON object"),
 ])
 def test_a_file_that_is_not_one_json_report_is_rejected(file, message):
     with pytest.raises(RejectedObject, match=message):
@@ -85,7 +85,7 @@ def test_a_file_that_is_not_one_json_report_is_rejected(file, message):
 
 
 def test_a_file_that_is_not_utf8_is_rejected():
-    raw = (DATA / "valid_report.json").read_text(encoding="utf-8").encode("utf-16")
+    raw = (CORPUS / "valid_report.json").read_text(encoding="utf-8").encode("utf-16")
     with pytest.raises(RejectedObject, match="not UTF-8"):
         list(parse_object(raw, NAME))
 
@@ -110,7 +110,7 @@ def test_more_wrong_types_fail_the_row(changes, field):
 
 
 def test_nan_is_not_a_number():
-    text = (DATA / "valid_report.json").read_text(encoding="utf-8").replace("16.5", "NaN")
+    text = (CORPUS / "valid_report.json").read_text(encoding="utf-8").replace("16.5", "NaN")
     (row,) = parse_object(text.encode(), NAME)
     assert [(f.field, f.value) for f in row.failures] == [("avg_employee_income_month", "NaN")]
     json.dumps(row.record, allow_nan=False)  # the quarantine record stays valid JSON

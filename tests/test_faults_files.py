@@ -1,6 +1,6 @@
-"""Every file of the bad-input corpus (tests/corpus/, written by its make_corpus.py) through its
-feed's real pipeline — landing, contract parser, Great Expectations suite, COPY into staging,
-merge — against a real warehouse.
+"""Every file of the bad-input corpus (tests/corpus/<feed>/, written by its make_corpus.py)
+through its feed's real pipeline — landing, contract parser, Great Expectations suite, COPY into
+staging, merge — against a real warehouse.
 
 Each file gets exactly what it must: a whole-file rejection whose message gives the reason
 (the column, line or limit at fault) and then names the file, or its bad rows quarantined naming
@@ -8,9 +8,12 @@ row and field while the rest load. Nothing crashes with another exception; hosti
 quotes, control characters, 10,000 characters, emoji) are stored verbatim, never executed.
 Inputs beyond the limits of htx.limits (make_corpus.LARGE: a 64 MiB line, a zip bomb …) are
 written at test time and go through the same path, under the settings `make demo` uses.
+The other files of a feed's folder are the hand-made files its parser test reads: every file there
+is read by some test, here or by name in tests/test_<feed>_parser.py.
 """
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import sys
@@ -26,7 +29,8 @@ from faults_support import fresh_warehouse
 from htx import db, pipeline
 from htx.feeds.config import FEEDS
 
-CORPUS = Path(__file__).parent / "corpus"
+TESTS = Path(__file__).parent
+CORPUS = TESTS / "corpus"
 sys.path.insert(0, str(CORPUS))
 import make_corpus as made  # noqa: E402  (the corpus's own hostile values and codes)
 
@@ -187,9 +191,9 @@ class Result:
 
 
 def corpus_files() -> list[str]:
-    """Each feed's folder of the corpus (isolation/ feeds the isolation tests)."""
+    """Each feed's folder of the corpus (isolation/ feeds the isolation tests), READMEs aside."""
     return sorted(str(p.relative_to(CORPUS)) for feed in FEEDS
-                  for p in (CORPUS / feed).glob("*") if p.is_file())
+                  for p in (CORPUS / feed).glob("*") if p.is_file() and p.suffix != ".md")
 
 
 def test_no_committed_corpus_file_is_big():
@@ -222,7 +226,7 @@ def corpus(tmp_path_factory):
     from htx.validation import SuiteRunner
 
     landing = tmp_path_factory.mktemp("corpus_landing")
-    paths = {name: CORPUS / name for name in corpus_files()}
+    paths = {name: CORPUS / name for name in EXPECTED if name not in made.LARGE}
     large = tmp_path_factory.mktemp("corpus_large")
     paths.update(made.write_large(large))
     saved = {k: os.environ.get(k) for k in ("AIRFLOW_CONN_HTX_WAREHOUSE", "HTX_LANDING_URL")}
@@ -262,8 +266,20 @@ def corpus(tmp_path_factory):
                     os.environ[key] = value
 
 
-def test_every_corpus_file_has_a_stated_outcome():
-    assert sorted(corpus_files() + list(made.LARGE)) == sorted(EXPECTED)
+def test_every_stated_outcome_is_of_a_corpus_file():
+    assert set(made.LARGE) <= set(EXPECTED)
+    assert set(EXPECTED) - set(made.LARGE) <= set(corpus_files())
+
+
+def test_every_file_without_a_stated_outcome_is_read_by_its_feeds_parser_test():
+    """The hand-made files of a feed's folder: its parser test names each (as a string)."""
+    def names_in(module: Path) -> set[str]:
+        return {node.value for node in ast.walk(ast.parse(module.read_text(encoding="utf-8")))
+                if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+
+    unread = [name for name in corpus_files() if name not in EXPECTED
+              and Path(name).name not in names_in(TESTS / f"test_{Path(name).parent}_parser.py")]
+    assert unread == []
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -26,7 +26,7 @@ def test_a_setting_replaces_its_default(monkeypatch):
     assert limits.XLSX_COLUMNS.value() == 256
     monkeypatch.setenv("HTX_MAX_XLSX_COLUMNS", " 8 ")
     assert limits.XLSX_COLUMNS.value() == 8
-    raw = (Path(__file__).parent / "data/support_lending/vbsp_202403_small.xlsx").read_bytes()
+    raw = (Path(__file__).parent / "corpus/support_lending/vbsp_202403_small.xlsx").read_bytes()
     with pytest.raises(RejectedObject, match=r"^a value in cell I\d+, beyond the limit of 8 columns "
                                              r"\(HTX_MAX_XLSX_COLUMNS\) — lending/x\.xlsx$"):
         list(support_lending.parse_object(raw, "lending/x.xlsx"))

@@ -1,5 +1,5 @@
 """Feed 6's contract parser on small real XLSX files: written here with openpyxl, one edge each,
-and one committed file (tests/data/plan_targets/)."""
+and one committed file (tests/corpus/plan_targets/)."""
 import re
 import unicodedata
 from datetime import date
@@ -13,7 +13,7 @@ from htx.feeds.common import RejectedObject
 from htx.feeds.plan_targets import CHECK_COLUMNS, COLUMNS, parse_object
 from plan_targets_support import DOCUMENT, HEADERS, ROWS, TITLE, annex_bytes, target_row
 
-DATA = Path(__file__).parent / "data" / "plan_targets"
+CORPUS = Path(__file__).parent / "corpus" / "plan_targets"
 NAME = "plan_targets/chi_tieu_2024.xlsx"
 
 
@@ -37,7 +37,7 @@ def test_the_committed_annex_reads_as_exported():
     """Merged title cells, STT typed as numbers (1.1), NFD text, targets as number cells and
     Vietnamese text, headings without codes, columns in another order with an extra one, and
     formatted empty rows after the table."""
-    rows = parse((DATA / "chi_tieu_2025.xlsx").read_bytes(), "plan_targets/chi_tieu_2025.xlsx")
+    rows = parse((CORPUS / "chi_tieu_2025.xlsx").read_bytes(), "plan_targets/chi_tieu_2025.xlsx")
     got = [(r.values["stt"], r.values["indicator_code"], r.values["breakdown"],
             r.values["target"]) for r in rows]
     assert got == [

@@ -32,8 +32,7 @@ from htx.landing import DeliveryChanged, LandingZone
 from htx.dev.sample.tax_declarations import encode_cp1258
 
 TESTS = Path(__file__).parent
-TAX_FILES = sorted([*(TESTS / "data" / "tax_declarations").glob("*.csv"),
-                    *(TESTS / "corpus" / "tax_declarations").glob("*.csv")])
+TAX_FILES = sorted((TESTS / "corpus" / "tax_declarations").glob("*.csv"))
 LARGE_MB = 50
 MEMORY_BOUND = 8 * 2**20   # bytes: far below a 50 MB file, whatever its size
 

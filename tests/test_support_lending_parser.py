@@ -1,5 +1,5 @@
 """Feed 3's contract parser on small real XLSX files: written here with openpyxl, one edge each,
-and one committed file (tests/data/support_lending/)."""
+and one committed file (tests/corpus/support_lending/)."""
 import io
 import unicodedata
 from datetime import date, datetime
@@ -11,7 +11,7 @@ import pytest
 from htx.feeds.common import RejectedObject
 from htx.feeds.support_lending import CHECK_COLUMNS, COLUMNS, parse_object, reconcile_totals
 
-DATA = Path(__file__).parent / "data" / "support_lending"
+CORPUS = Path(__file__).parent / "corpus" / "support_lending"
 HEADERS = ["STT", "Mã số HTX", "Tên HTX", "Số hợp đồng", "Ngày giải ngân", "Số tiền giải ngân",
            "Dư nợ", "Nhóm nợ", "Ngày đến hạn"]
 # Valid MSTs (check digit right): 5700100104, 5700100263.
@@ -116,7 +116,7 @@ def test_binary_float_noise_in_a_total_still_reconciles():
 
 
 def test_the_committed_real_file_parses_with_its_quirks():
-    rows = parse((DATA / "vbsp_202403_small.xlsx").read_bytes(), "lending/vbsp_202403.xlsx")
+    rows = parse((CORPUS / "vbsp_202403_small.xlsx").read_bytes(), "lending/vbsp_202403.xlsx")
     values = [r.values for r in rows]
     assert values[0]["report_date"] == date(2024, 3, 31)
     assert values[0]["fund_size_trieu"] == Decimal("35000.5")

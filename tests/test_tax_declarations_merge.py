@@ -14,7 +14,7 @@ from htx import db, pipeline
 from htx.feeds import tax_declarations as parser
 from htx.feeds.config import FEEDS
 
-DATA = Path(__file__).parent / "data" / "tax_declarations"
+CORPUS = Path(__file__).parent / "corpus" / "tax_declarations"
 FEED = FEEDS["tax_declarations"]
 HEADER = ";".join(parser.HEADERS)
 MERGE = "merge/tax_declarations.sql"
@@ -76,7 +76,7 @@ def latest(dsn, code, form="01/GTGT"):
 
 
 def test_a_delivered_file_lands_in_core_with_its_lineage(warehouse, suite):
-    batch = deliver(warehouse, "tax/to_khai_202410.csv", (DATA / "cp1258.csv").read_bytes(), suite)
+    batch = deliver(warehouse, "tax/to_khai_202410.csv", (CORPUS / "cp1258.csv").read_bytes(), suite)
     rows = query(warehouse, "SELECT tax_code, parent_code, is_branch, taxpayer_name, period_kind,"
                             " source_file, source_object LIKE %s, source_row"
                             " FROM core.tax_declaration WHERE batch_id = %s ORDER BY source_row",
@@ -158,7 +158,7 @@ def test_codes_unknown_to_the_registry_are_kept_and_reported_as_unmatched(wareho
 
 
 def test_bad_rows_are_quarantined_with_reasons_and_every_row_is_accounted_for(warehouse, suite):
-    batch = deliver(warehouse, "tax/to_khai_202409.csv", (DATA / "row_edges.csv").read_bytes(), suite)
+    batch = deliver(warehouse, "tax/to_khai_202409.csv", (CORPUS / "row_edges.csv").read_bytes(), suite)
     counts = query(warehouse, "SELECT rows_in, rows_loaded, rows_quarantined FROM audit.load_batch"
                               " WHERE batch_id = %s", (batch,))
     assert counts == [(22, 3, 19)]

@@ -1,4 +1,4 @@
-"""Feed 2's contract parser on small real files (tests/data/tax_declarations/, see its README)."""
+"""Feed 2's contract parser on small real files (tests/corpus/tax_declarations/, see its README)."""
 import unicodedata
 from datetime import date
 from pathlib import Path
@@ -8,18 +8,16 @@ import pytest
 from htx.feeds.common import RejectedObject
 from htx.feeds.tax_declarations import CHECK_COLUMNS, COLUMNS, HEADERS, parse_object
 
-DATA = Path(__file__).parent / "data" / "tax_declarations"
-# The bad-input corpus's files of this feed, where it has the file a test wants.
 CORPUS = Path(__file__).parent / "corpus" / "tax_declarations"
 
 
 def parse_file(name: str):
-    return list(parse_object((DATA / name).read_bytes(), f"tax/{name}"))
+    return list(parse_object((CORPUS / name).read_bytes(), f"tax/{name}"))
 
 
-def rejection(name: str = "", raw: bytes | None = None, folder: Path = DATA) -> str:
+def rejection(name: str = "", raw: bytes | None = None) -> str:
     with pytest.raises(RejectedObject) as caught:
-        raw = (folder / name).read_bytes() if raw is None else raw
+        raw = (CORPUS / name).read_bytes() if raw is None else raw
         list(parse_object(raw, f"tax/{name or 'x.csv'}"))
     return str(caught.value)
 
@@ -68,7 +66,7 @@ def test_every_contract_encoding_gives_the_same_nfc_rows(name):
 
 
 def test_the_windows_1258_file_is_not_utf8_and_writes_tones_as_combining_marks():
-    raw = (DATA / "cp1258.csv").read_bytes()
+    raw = (CORPUS / "cp1258.csv").read_bytes()
     with pytest.raises(UnicodeDecodeError):
         raw.decode("utf-8")
     # "Mã" is a + combining tilde (0xDE) in Windows-1258: only NFC makes it one letter again.
@@ -77,7 +75,7 @@ def test_the_windows_1258_file_is_not_utf8_and_writes_tones_as_combining_marks()
 
 
 def test_the_bom_is_not_part_of_the_first_header():
-    assert (DATA / "utf8_bom.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    assert (CORPUS / "utf8_bom.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     assert "Mã số thuế" in parse_file("utf8_bom.csv")[0].record
 
 
@@ -88,14 +86,14 @@ def test_columns_are_matched_by_name_in_any_order_and_after_nfc_and_stripping():
 
 
 def test_a_renamed_column_rejects_the_file_naming_it():
-    message = rejection("schema_drift_renamed.csv")
-    assert "tax/schema_drift_renamed.csv" in message
+    message = rejection("column_renamed.csv")
+    assert "tax/column_renamed.csv" in message
     assert "missing column(s) 'Doanh thu'" in message
     assert "unexpected column(s) 'Tổng doanh thu'" in message
 
 
 def test_a_missing_column_rejects_the_file_naming_it():
-    assert "missing column(s) 'Số thuế phải nộp'" in rejection("schema_drift_missing.csv")
+    assert "missing column(s) 'Số thuế phải nộp'" in rejection("column_missing.csv")
 
 
 def test_an_extra_column_rejects_the_file_naming_it():
@@ -108,14 +106,13 @@ def test_a_repeated_column_rejects_the_file():
 
 
 def test_a_comma_separated_file_is_rejected_with_a_clear_message():
-    message = rejection("comma_separated.csv")
+    message = rejection("wrong_delimiter.csv")
     assert "not ';'-separated" in message and "looks ','-separated" in message
 
 
-@pytest.mark.parametrize("folder, name", [(CORPUS, "empty.csv"), (CORPUS, "header_only.csv"),
-                                          (DATA, "blank_rows_only.csv")])
-def test_a_delivery_without_declarations_is_rejected(folder, name):
-    assert f"tax/{name}" in rejection(name, folder=folder)
+@pytest.mark.parametrize("name", ["empty.csv", "header_only.csv", "blank_rows_only.csv"])
+def test_a_delivery_without_declarations_is_rejected(name):
+    assert f"tax/{name}" in rejection(name)
 
 
 @pytest.mark.parametrize("raw, words", [
@@ -127,7 +124,7 @@ def test_bytes_of_no_contract_encoding_reject_the_file(raw, words):
     assert words in rejection(raw=raw)
 
 
-# Row edges: tests/data/tax_declarations/row_edges.csv, by row number (the header is row 1).
+# Row edges: tests/corpus/tax_declarations/row_edges.csv, by row number (the header is row 1).
 CONVERSION_FAILURES = {
     2: ("revenue_vnd", "is_vnd_integer", "1.2.3"),
     3: ("revenue_vnd", "is_vnd_integer", "12.34"),

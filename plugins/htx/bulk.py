@@ -25,9 +25,12 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from psycopg2 import DataError, sql
+
 from htx import db, limits
 from htx.feeds.common import Failure, RejectedObject, jsonable
 from htx.quarantine import quarantine_rows
+from htx.validation import SAMPLE_SIZE, ExpectationTally, expectation_key, load_suite
 
 DEFAULT_MIN_BYTES = 8 * 1024 * 1024
 SCAN_BYTES = 1024 * 1024
@@ -77,10 +80,6 @@ def applies(feed, size_bytes: int | None) -> bool:
 def compile_suite(suite: dict, typed_columns: set[str]) -> list[CompiledRule]:
     """Each expectation → a NULL-safe predicate over the typed table, GX's semantics: NULLs are
     unexpected only for not_null; every other rule ignores them."""
-    from psycopg2 import sql
-
-    from htx.validation import expectation_key
-
     rules = []
     for bit, expectation in enumerate(suite["expectations"]):
         kwargs, meta = expectation.get("kwargs", {}), expectation.get("meta", {})
@@ -100,8 +99,6 @@ _KNOWN_KWARGS = {"column", "regex", "value_set", "min_value", "max_value", "stri
 
 
 def _predicate(kind: str, column, kwargs: dict):
-    from psycopg2 import sql
-
     if kind == "expect_column_values_to_not_be_null":
         return sql.SQL("{} IS NULL").format(column)
     if kind == "expect_column_values_to_match_regex":
@@ -135,8 +132,6 @@ class BulkResult:
 
 def stage_file(cur, feed, parser, batch_id: int, url: str, zone) -> BulkResult:
     """COPY the landed file, type and check it in SQL, stage good rows, quarantine bad ones."""
-    from htx.validation import load_suite
-
     rules = compile_suite(load_suite(feed.name), set(parser.COLUMNS + parser.CHECK_COLUMNS))
     with zone.open(url) as stream:
         columns, encoding = _read_header(stream, parser, url)
@@ -271,8 +266,6 @@ def _quoted_line_break(window: bytes) -> bool:
 def _copy_raw(cur, stream, columns: list[str], parser, encoding: str, url: str) -> None:
     """COPY the file (from its start) into pg_temp.bulk_raw as `encoding`; again as the file's
     real encoding in the rare case its header line suggested another one."""
-    from psycopg2 import DataError, sql
-
     cur.execute("DROP TABLE IF EXISTS pg_temp.bulk_raw, pg_temp.bulk_typed")
     cur.execute(sql.SQL(
         "CREATE TEMP TABLE bulk_raw (source_row integer GENERATED ALWAYS AS IDENTITY"
@@ -306,8 +299,6 @@ def _copy_raw(cur, stream, columns: list[str], parser, encoding: str, url: str) 
 
 
 def _copy_statement(columns: list[str], parser, encoding: str):
-    from psycopg2 import sql
-
     return sql.SQL("COPY pg_temp.bulk_raw ({}) FROM STDIN WITH (FORMAT csv, HEADER true,"
                    " DELIMITER {}, QUOTE '\"', ENCODING {})").format(
         sql.SQL(", ").join(sql.Identifier(c) for c in columns),
@@ -320,8 +311,6 @@ def _type_and_check(cur, feed, rules: list[CompiledRule], messages: dict) -> Non
     The feed's distinct values are typed first (bulk/<feed>_values.sql), and the rules over their
     columns checked once per value (_check_distinct_values); the typed rows join them by
     hashing: the planner, which underestimates joins on several columns, is held to it."""
-    from psycopg2 import sql
-
     db.run_sql_file(cur, _companion_sql(feed, "values"), messages)
     row_rules = _check_distinct_values(cur, rules)
     cur.execute("SET LOCAL enable_nestloop = off; SET LOCAL enable_mergejoin = off")
@@ -337,8 +326,6 @@ def _check_distinct_values(cur, rules: list[CompiledRule]) -> list[CompiledRule]
     with an `unexpected` column; the typed rows carry its bits as `distinct_unexpected` and its
     columns unchanged) are checked there, tens of thousands of times, not a million; the rules
     left are checked per row."""
-    from psycopg2 import sql
-
     cur.execute("SELECT c.relname, array_agg(a.attname::text) FROM pg_class AS c"
                 " JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0"
                 " AND NOT a.attisdropped"
@@ -357,8 +344,6 @@ def _check_distinct_values(cur, rules: list[CompiledRule]) -> list[CompiledRule]
 
 def _bits(rules: list[CompiledRule]):
     """The bits of the rules a row fails, as one bigint."""
-    from psycopg2 import sql
-
     if not rules:
         return sql.SQL("0::bigint")
     return sql.SQL(" | ").join(
@@ -370,10 +355,6 @@ def _bits(rules: list[CompiledRule]):
 def _tallies(cur, rules: list[CompiledRule]) -> tuple[int, dict]:
     """Rows in, and per expectation the rows checked and unexpected (counted from the few
     distinct verdicts), with a sample of the values."""
-    from psycopg2 import sql
-
-    from htx.validation import SAMPLE_SIZE, ExpectationTally
-
     cur.execute("SELECT unexpected, count(*) FROM pg_temp.bulk_typed GROUP BY unexpected")
     verdicts = cur.fetchall()
     rows_in = sum(count for _, count in verdicts)
@@ -403,8 +384,6 @@ def _stage_good_rows(cur, feed, batch_id: int, url: str, critical: int) -> int:
 
 def _quarantine_bad_rows(cur, feed, parser, rules, batch_id: int, url: str, critical: int) -> int:
     """Bad rows are few: their reasons are written by the same Python code as the parser's."""
-    from psycopg2 import sql
-
     fields = sorted({r.field for r in rules if r.severity == "critical"})
     record = sql.SQL(", ").join(
         sql.SQL("{}, coalesce({}, '')").format(

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import stat
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +30,11 @@ from urllib.parse import unquote, urlsplit
 
 from htx.errors import PlatformError, Rejection
 from htx.paths import open_private
+from htx.settings import landing_conn_id, landing_url
+
+# Function-local imports: Airflow's ObjectStoragePath (Airflow: seconds to import) only when a
+# landing zone is opened: the command line imports this module (through htx.pipeline) for
+# commands that never land.
 
 CHUNK_BYTES = 1 << 20
 LOCAL_PROTOCOLS = ("file", "local", "")
@@ -89,8 +95,6 @@ def open_delivery(path):
     file and no link (O_NOFOLLOW: a file swapped for a link after the listing is refused too)."""
     if not _is_local(path):
         return path.open("rb")
-    import stat
-
     descriptor = os.open(path.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     if not stat.S_ISREG(os.fstat(descriptor).st_mode):
         os.close(descriptor)
@@ -134,8 +138,6 @@ class LandingZone:
 
     @classmethod
     def configured(cls) -> "LandingZone":
-        from htx.settings import landing_conn_id, landing_url
-
         url = landing_url()
         local = as_url(url).startswith("file:")   # a folder needs no connection
         return cls(url, None if local else landing_conn_id())

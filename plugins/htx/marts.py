@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from htx import db, marts_incremental
@@ -133,8 +134,6 @@ def needs_refresh(run_type: str, dsn: str | None = None) -> bool:
 def latest_complete_period(dsn: str | None = None) -> tuple | None:
     """(start, end) of the newest period mart.plan_indicator holds that has ended (before
     today in Vietnam); None when it holds none."""
-    from datetime import datetime
-
     today = datetime.now(freshness.LOCAL).date()
     with db.transaction(dsn) as conn, conn.cursor() as cur:
         cur.execute("SELECT period_start, period_end FROM mart.plan_indicator"

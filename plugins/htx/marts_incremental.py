@@ -25,6 +25,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
+from psycopg2 import sql
+
 from htx import db
 from htx.paths import MARTS_SQL_DIR
 
@@ -108,8 +110,6 @@ def _refresh_from(cur, changed_from: date | None) -> date | None:
 def _delete_recomputed(cur, scope: Scope) -> None:
     """The marts' rows of the periods recomputed, and of the periods no longer reported (one
     period at a time: the members' BRIN index finds each)."""
-    from psycopg2 import sql
-
     cur.execute("SELECT period_start, period_end FROM previous_period EXCEPT"
                 " SELECT period_start, period_end FROM mart.reporting_period")
     gone = cur.fetchall()

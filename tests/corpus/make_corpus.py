@@ -1,12 +1,15 @@
-"""Writes the bad-input corpus (this folder): broken files and hostile values, in each feed's own
-format. The files are committed; this script says how each was made and rewrites them:
+"""Writes the bad-input corpus: broken files and hostile values, in each feed's own format, into
+the feed's folder here. A feed's folder may also hold hand-made files that its parser test reads
+(listed in its README.md), which this script leaves alone. The files are committed; this script
+says how each was made and rewrites them:
 
     PYTHONPATH=plugins .venv/bin/python tests/corpus/make_corpus.py
 
 Inputs beyond the limits of htx.limits that are big (a 64 MiB line, a zip bomb) are never
 committed: `write_large(folder)` writes them at test time (LARGE names them).
-What each file must give (a rejection naming the file and the column, or quarantined rows naming
-row and field) is in tests/test_faults_files.py, which runs every file through the real pipeline.
+What each file written here must give (a rejection naming the file and the column, or quarantined
+rows naming row and field) is in tests/test_faults_files.py, which runs each through the real
+pipeline.
 Hostile paging of the registry API is no file: the stand-in API plays it (`misbehave`), in
 tests/test_faults_registry_pull.py.
 """
