@@ -84,28 +84,33 @@ def province(tmp_path_factory, airflow_db):
     localpg.drop_database(SERVER, name)
 
 
-def test_a_broken_delivery_is_rejected_whole_and_fails_its_run(province):
+# One case per DAG (its run is the module's fixture's): a failure names the DAG.
+each_file_feed = pytest.mark.parametrize("feed", FILE_FEEDS, ids=lambda feed: feed.dag_id)
+
+
+@each_file_feed
+def test_a_broken_delivery_is_rejected_whole_and_fails_its_run(province, feed):
     dsn, _, states = province
-    for feed in FILE_FEEDS:
-        assert str(getattr(states[feed.name], "value", states[feed.name])) == "failed", feed.name
-        rejected = query(dsn, "SELECT source_object, error, rows_in FROM audit.load_batch"
-                              " WHERE feed = %s AND status = 'rejected'", (feed.name,))
-        assert sorted(r[0] for r in rejected) == sorted(BROKEN[feed.name]), feed.name
-        for source, error, rows_in in rejected:
-            assert source.rsplit("/", 1)[-1].split(".")[0] in error and rows_in is None
-            assert query(dsn, select("SELECT count(*) FROM {} WHERE source_file = %s",
-                                     feed.core_table), (source,)) == [(0,)]
+    assert str(getattr(states[feed.name], "value", states[feed.name])) == "failed"
+    rejected = query(dsn, "SELECT source_object, error, rows_in FROM audit.load_batch"
+                          " WHERE feed = %s AND status = 'rejected'", (feed.name,))
+    assert sorted(r[0] for r in rejected) == sorted(BROKEN[feed.name])
+    for source, error, rows_in in rejected:
+        assert source.rsplit("/", 1)[-1].split(".")[0] in error and rows_in is None
+        assert query(dsn, select("SELECT count(*) FROM {} WHERE source_file = %s",
+                                 feed.core_table), (source,)) == [(0,)]
 
 
-def test_good_files_load_and_every_row_is_loaded_or_quarantined(province):
+@each_file_feed
+def test_good_files_load_and_every_row_is_loaded_or_quarantined(province, feed):
     dsn, _, _ = province
-    for feed in FILE_FEEDS:
-        published = query(dsn, "SELECT count(*) FROM audit.load_batch WHERE feed = %s"
-                               " AND status = 'published'", (feed.name,))[0][0]
-        assert published >= 2, feed.name
-        quarantined = query(dsn, select("SELECT reason FROM {}", feed.quarantine_table))
-        assert quarantined and all(":" in reason for (reason,) in quarantined), feed.name
-    assert query(dsn, "SELECT count(*) FROM audit.unreconciled_batch") == [(0,)]
+    published = query(dsn, "SELECT count(*) FROM audit.load_batch WHERE feed = %s"
+                           " AND status = 'published'", (feed.name,))[0][0]
+    assert published >= 2
+    quarantined = query(dsn, select("SELECT reason FROM {}", feed.quarantine_table))
+    assert quarantined and all(":" in reason for (reason,) in quarantined)
+    assert query(dsn, "SELECT count(*) FROM audit.unreconciled_batch WHERE feed = %s",
+                 (feed.name,)) == [(0,)]
 
 
 def test_a_rerun_over_the_same_files_is_a_no_op(province):

@@ -19,16 +19,23 @@ a dataset that cannot be named is left out with a warning; nothing here ever fai
 """
 from __future__ import annotations
 
+import importlib
 import logging
 from dataclasses import dataclass
 from functools import partial
 from typing import Callable
+from urllib.parse import urlsplit
 
 from airflow.providers.standard.decorators.python import _PythonDecoratedOperator
 from airflow.providers.standard.decorators.short_circuit import _ShortCircuitDecoratedOperator
+from airflow.sdk.bases.decorator import task_decorator_factory
 
 from htx.feeds.config import FEEDS, Feed
+from htx.settings import landing_url, warehouse_dsn
 
+# Function-local imports: this module is imported while DAG files are parsed; what only naming a
+# dataset needs (the OpenLineage provider, psycopg2, the landing zone, the exports and Data Docs
+# modules) is imported when the provider asks, on the worker.
 log = logging.getLogger(__name__)
 
 
@@ -100,8 +107,6 @@ class LineageShortCircuitOperator(LineageTaskOperator, _ShortCircuitDecoratedOpe
 def lineage_tasks(lineage_for: Callable[[str], TaskLineage]):
     """A decorator used like `@task` (bare or with arguments; `short_circuit=True` for
     `@task.short_circuit`) whose task `t` reports `lineage_for(t's task id)`."""
-    from airflow.sdk.bases.decorator import task_decorator_factory
-
     def decorate(python_callable=None, *, short_circuit: bool = False, **task_kwargs):
         operator = LineageShortCircuitOperator if short_circuit else LineageTaskOperator
 
@@ -137,17 +142,12 @@ def named(datasets: tuple[Dataset, ...]) -> list:
 
 
 def _api(feed_name: str) -> tuple[str, str]:
-    import importlib
-
     client = importlib.import_module(FEEDS[feed_name].source.client)
     return client.lineage_name(client.configured())
 
 
 def _in_landing(relative: str) -> tuple[str, str]:
-    from urllib.parse import urlsplit
-
     from htx.landing import as_url
-    from htx.settings import landing_url
 
     root = urlsplit(as_url(landing_url()))
     path = f"{root.path.rstrip('/')}/{relative}"
@@ -158,8 +158,6 @@ def _in_landing(relative: str) -> tuple[str, str]:
 
 def _table_name(name: str) -> tuple[str, str]:
     from psycopg2.extensions import parse_dsn
-
-    from htx.settings import warehouse_dsn
 
     dsn = parse_dsn(warehouse_dsn())
     return (f"postgres://{dsn.get('host') or 'localhost'}:{dsn.get('port') or 5432}",
