@@ -109,7 +109,8 @@ INSERT INTO mart.locality_across_reform
 SELECT indicator_code, period_start, period_end, old_district_code, new_unit_code, count(*)
 FROM registry_member
 WHERE published AND breakdown = ''
-  AND indicator_code IN (SELECT indicator_code FROM locality_indicator)
+  AND indicator_code = ANY (ARRAY(SELECT indicator_code FROM locality_indicator))   -- a value:
+      -- pushed into each part of registry_member, the others' parts are left unread
 GROUP BY indicator_code, period_start, period_end, old_district_code, new_unit_code;
 
 -- Every period reports each of these, 0 when empty: the totals, sums, new and dissolved, every
