@@ -194,6 +194,11 @@ def test_national_data_refreshed_incrementally_equal_a_full_rebuild(warehouse, l
     done = refreshed_as_a_full_rebuild(warehouse)
     assert done["periods_recomputed"] == 3        # October to December 2024 (December new)
     assert done["periods"] > done["periods_recomputed"]
+    # Their year-end estimates come from 2023's same months and full year, published and not
+    # recomputed (read from the marts as they were): present, and equal to the full rebuild's.
+    assert query(warehouse, "SELECT count(*) FROM mart.plan_indicator"
+                            " WHERE period_end IN ('2024-10-31', '2024-11-30')"
+                            " AND estimate_full_year IS NOT NULL")[0][0] > 0
 
     operating = next(item for item in registry.items
                      if item["entity_type"] == "HTX" and item["status"] == "dang_hoat_dong"

@@ -83,6 +83,7 @@ def refreshing(cur, incremental: bool):
     full = not (incremental and refreshed_before and None not in bounds)
     scope = Scope(full, date.min if full else _refresh_from(cur, min(bounds, default=None)))
     _delete_recomputed(cur, scope)
+    # Every period reported, recomputed or not (the estimates' basis reads it: 001_*.sql).
     cur.execute("CREATE TEMPORARY TABLE all_period ON COMMIT DROP AS"
                 " SELECT * FROM mart.reporting_period")
     cur.execute("DELETE FROM mart.reporting_period WHERE period_end < %s",

@@ -91,13 +91,15 @@ FROM registry_member
 WHERE published;
 
 -- The estimates' unpublished periods: the value of each estimated indicator (a count or a sum,
--- core.ref_indicator), by the same members.
+-- core.ref_indicator), by the same members — nothing read when there are none (mostly, after a
+-- feed run).
 INSERT INTO estimate_basis_value (indicator_code, breakdown, period_start, period_end, value)
 SELECT m.indicator_code, m.breakdown, m.period_start, m.period_end,
        CASE c.aggregation WHEN 'count' THEN count(*) WHEN 'sum' THEN sum(m.contribution) END
 FROM registry_member AS m
 JOIN core.ref_indicator AS c USING (indicator_code)
 WHERE NOT m.published AND c.year_end_estimate IS NOT NULL
+  AND EXISTS (SELECT FROM basis_period)
 GROUP BY m.indicator_code, m.breakdown, m.period_start, m.period_end, c.aggregation;
 
 -- Each locality indicator's total on both maps (for the exports' old-district comparison); the
@@ -107,7 +109,8 @@ INSERT INTO mart.locality_across_reform
 SELECT indicator_code, period_start, period_end, old_district_code, new_unit_code, count(*)
 FROM registry_member
 WHERE published AND breakdown = ''
-  AND indicator_code IN (SELECT indicator_code FROM locality_indicator)
+  AND indicator_code = ANY (ARRAY(SELECT indicator_code FROM locality_indicator))   -- a value:
+      -- pushed into each part of registry_member, the others' parts are left unread
 GROUP BY indicator_code, period_start, period_end, old_district_code, new_unit_code;
 
 -- Every period reports each of these, 0 when empty: the totals, sums, new and dissolved, every
