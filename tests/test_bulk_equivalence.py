@@ -15,10 +15,11 @@ import unicodedata
 import uuid
 from pathlib import Path
 
+import psycopg2
 import pytest
 
 from conftest import query
-from htx import db, pipeline
+from htx import bulk, db, pipeline
 from htx.feeds import tax_declarations as parser
 from htx.feeds.config import FEEDS
 from htx.landing import LandingZone
@@ -108,7 +109,6 @@ def stage(dsn: str, raw: bytes, name: str, bulk_min_bytes: int, monkeypatch) -> 
 
 def assert_same_reading(dsn: str, raw: bytes, name: str, monkeypatch) -> str:
     """Both readers leave the same things behind; returns what the database reader did."""
-    from htx import bulk
     from htx.feeds.common import RejectedObject
 
     by_python = stage(dsn, raw, name, 1 << 62, monkeypatch)
@@ -199,8 +199,6 @@ def test_a_file_the_database_cannot_read_goes_to_the_python_parser(warehouse, la
     {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "not_a_column"}},
 ])
 def test_a_rule_sql_cannot_express_keeps_the_feed_on_the_python_path(expectation):
-    from htx import bulk
-
     with pytest.raises(bulk.NotBulkLoadable):
         bulk.compile_suite({"expectations": [expectation]}, set(parser.COLUMNS))
 
@@ -274,3 +272,22 @@ def test_line_ends_and_long_rows_read_the_same(case, text, database, outcome, wa
     else:
         assert found["rejected"] == ("a CSV row longer than the limit of 131,072 characters "
                                      f"(HTX_MAX_CSV_LINE_CHARS), {outcome[1]} — URL")
+
+
+def test_the_reader_takes_larger_temp_buffers_only_where_the_session_allows(local_server):
+    """PostgreSQL lets a session size its temporary-table buffers until its first temporary
+    table: the reader's larger ones are taken then, and a session that had one keeps its own
+    (its transaction goes on unharmed)."""
+    for used_before, expected in ((False, bulk.TEMP_BUFFERS), (True, "8MB")):
+        conn = psycopg2.connect(local_server.uri("postgres"))
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SET temp_buffers = '8MB'")
+                if used_before:
+                    cur.execute("CREATE TEMP TABLE earlier (x int) ON COMMIT DROP;"
+                                " INSERT INTO earlier VALUES (1)")
+                bulk._room_for_temp_tables(cur)
+                cur.execute("SELECT current_setting('temp_buffers'), 1 + 1")
+                assert cur.fetchone() == (expected, 2)
+        finally:
+            conn.close()

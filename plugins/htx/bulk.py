@@ -37,6 +37,10 @@ SCAN_BYTES = 1024 * 1024
 # Quarantined rows are fetched this much source text at a time (rows may each be as long as
 # limits.CSV_LINE_CHARS allows).
 QUARANTINE_FETCH_CHARS = 32 << 20
+# The session's buffers for its temporary tables (PostgreSQL's default: 8 MB): the COPYed rows
+# of a million-row file (≈ 150 MB), read five times, stay in memory instead of being written out
+# and read back on each pass. A larger file still passes through them, as through the default.
+TEMP_BUFFERS = "256MB"
 _PG_ENCODING = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "cp1258": "WIN1258"}
 # A quote neither opening nor closing a field: Python's csv keeps it, COPY starts quoting there.
 _MID_FIELD_QUOTE = re.compile(rb'[^;\n"]"[^;\r\n"]')
@@ -133,16 +137,17 @@ class BulkResult:
 def stage_file(cur, feed, parser, batch_id: int, url: str, zone) -> BulkResult:
     """COPY the landed file, type and check it in SQL, stage good rows, quarantine bad ones."""
     rules = compile_suite(load_suite(feed.name), set(parser.COLUMNS + parser.CHECK_COLUMNS))
+    _room_for_temp_tables(cur)
     with zone.open(url) as stream:
         columns, encoding = _read_header(stream, parser, url)
         _copy_raw(cur, stream, columns, parser, encoding, url)
     messages = {f"m_{column}": message for column, message in parser.PARSE_MESSAGES.items()}
-    _type_and_check(cur, feed, rules, messages)
-    rows_in, tallies = _tallies(cur, rules)
-    if rows_in == 0:
-        raise RejectedObject(url, parser.EMPTY_DELIVERY)
     critical = sum(1 << r.bit for r in rules if r.severity == "critical")
-    loaded = _stage_good_rows(cur, feed, batch_id, url, critical)
+    staging = {"batch_id": batch_id, "source_object": url, "critical": critical}
+    loaded = _type_check_and_stage(cur, feed, rules, messages, staging)
+    rows_in, tallies = _tallies(cur, rules, loaded, critical)
+    if rows_in == 0:   # rejected: the caller's transaction, rolled back, takes the staging along
+        raise RejectedObject(url, parser.EMPTY_DELIVERY)
     quarantined = _quarantine_bad_rows(cur, feed, parser, rules, batch_id, url, critical)
     return BulkResult(rows_in, loaded, quarantined, tallies)
 
@@ -156,6 +161,17 @@ def unstage(cur, feed, batch_id: int) -> None:
 def _companion_sql(feed, step: str) -> Path:
     """A step of the feed's database reader beside its transform: `<transform>_<step>.sql`."""
     return feed.bulk_sql.with_name(f"{feed.bulk_sql.stem}_{step}.sql")
+
+
+def _room_for_temp_tables(cur) -> None:
+    """TEMP_BUFFERS for the session, which PostgreSQL allows until its first temporary table:
+    a session that had one keeps its size."""
+    cur.execute("SAVEPOINT bulk_temp_buffers")
+    try:
+        cur.execute("SELECT set_config('temp_buffers', %s, true)", (TEMP_BUFFERS,))
+    except DataError:
+        cur.execute("ROLLBACK TO SAVEPOINT bulk_temp_buffers")
+    cur.execute("RELEASE SAVEPOINT bulk_temp_buffers")
 
 
 def _read_header(stream, parser, url: str) -> tuple[list[str], str]:
@@ -266,7 +282,7 @@ def _quoted_line_break(window: bytes) -> bool:
 def _copy_raw(cur, stream, columns: list[str], parser, encoding: str, url: str) -> None:
     """COPY the file (from its start) into pg_temp.bulk_raw as `encoding`; again as the file's
     real encoding in the rare case its header line suggested another one."""
-    cur.execute("DROP TABLE IF EXISTS pg_temp.bulk_raw, pg_temp.bulk_typed")
+    cur.execute("DROP TABLE IF EXISTS pg_temp.bulk_raw")
     cur.execute(sql.SQL(
         "CREATE TEMP TABLE bulk_raw (source_row integer GENERATED ALWAYS AS IDENTITY"
         " (START WITH 2), {}) ON COMMIT DROP").format(
@@ -292,9 +308,12 @@ def _copy_raw(cur, stream, columns: list[str], parser, encoding: str, url: str) 
         stream.seek(0)
         _copy_raw(cur, stream, columns, parser, real, url)
         return
-    # Statistics for the typing query's plan (a temp table has none until analysed), and room
-    # for its per-distinct-value hash tables (tens of thousands of taxpayers) in memory.
+    # Statistics for the typing query's plan (a temp table has none until analysed), from a
+    # sample of 3,000 rows (the default, 30,000, cost 0.3 s at 10^6 rows: the plans are the
+    # same), and room for its per-distinct-value hash tables (tens of thousands of taxpayers).
+    cur.execute("SET LOCAL default_statistics_target = 10")
     cur.execute("ANALYZE pg_temp.bulk_raw")
+    cur.execute("RESET default_statistics_target")
     cur.execute("SET LOCAL work_mem = '64MB'")
 
 
@@ -305,20 +324,41 @@ def _copy_statement(columns: list[str], parser, encoding: str):
         sql.Literal(parser.DELIMITER), sql.Literal(_PG_ENCODING[encoding]))
 
 
-def _type_and_check(cur, feed, rules: list[CompiledRule], messages: dict) -> None:
-    """bulk_typed: the feed's typed rows, plus `unexpected`, a bit per expectation the row fails
-    (NULL for rows that did not convert: the suite never sees those, as in the Python path).
+def _type_check_and_stage(cur, feed, rules: list[CompiledRule], messages: dict,
+                          staging: dict) -> int:
+    """Type and check the rows, and stage the good ones, in one statement; returns how many were
+    staged. The typed rows (the feed's `bulk/<feed>.sql`, plus `unexpected`, a bit per
+    expectation the row fails, NULL for rows that did not convert: the suite never sees those,
+    as in the Python path) are the common table expression `bulk_typed` of the feed's staging
+    INSERT (`bulk/<feed>_stage.sql`, after `bulk/<feed>_open.sql`): written once, where they are
+    staged. The same statement keeps the few rows failing any rule or not converted
+    (pg_temp.bulk_flagged: the quarantine's rows, the tallies' samples and verdicts).
     The feed's distinct values are typed first (bulk/<feed>_values.sql), and the rules over their
-    columns checked once per value (_check_distinct_values); the typed rows join them by
-    hashing: the planner, which underestimates joins on several columns, is held to it."""
+    columns checked once per value (_check_distinct_values); the typed rows join them by hashing
+    and the staging groups them by hashing: the planner, which underestimates joins on several
+    columns and cannot estimate `unexpected & critical = 0`, is held to it."""
     db.run_sql_file(cur, _companion_sql(feed, "values"), messages)
     row_rules = _check_distinct_values(cur, rules)
-    cur.execute("SET LOCAL enable_nestloop = off; SET LOCAL enable_mergejoin = off")
+    typed = sql.SQL(
+        "SELECT typed.*, CASE WHEN parse_failures IS NULL THEN distinct_unexpected | {} END"
+        " AS unexpected FROM ({} OFFSET 0) AS typed").format(
+        _bits(row_rules), sql.SQL(feed.bulk_sql.read_text(encoding="utf-8")))
+    cur.execute(sql.SQL("CREATE TEMP TABLE bulk_flagged ON COMMIT DROP AS {} WITH NO DATA").format(
+        typed), messages)
+    db.run_sql_file(cur, _companion_sql(feed, "open"), staging)
+    cur.execute("SET LOCAL enable_nestloop = off; SET LOCAL enable_mergejoin = off;"
+                " SET LOCAL enable_sort = off")
     cur.execute(sql.SQL(
-        "CREATE TEMP TABLE bulk_typed ON COMMIT DROP AS SELECT typed.*, CASE WHEN parse_failures"
-        " IS NULL THEN distinct_unexpected | {} END AS unexpected FROM ({} OFFSET 0) AS typed").format(
-        _bits(row_rules), sql.SQL(feed.bulk_sql.read_text(encoding="utf-8"))), messages)
-    cur.execute("RESET enable_nestloop; RESET enable_mergejoin")
+        "WITH bulk_typed AS MATERIALIZED ({typed}),"
+        " flagged AS (INSERT INTO pg_temp.bulk_flagged"
+        "             SELECT * FROM bulk_typed WHERE unexpected IS DISTINCT FROM 0)\n"
+        "{stage}").format(
+        typed=typed, stage=sql.SQL(_companion_sql(feed, "stage").read_text(encoding="utf-8"))),
+        {**messages, **staging})
+    staged = cur.rowcount
+    cur.execute("RESET enable_nestloop; RESET enable_mergejoin; RESET enable_sort")
+    cur.execute("ANALYZE pg_temp.bulk_flagged")
+    return staged
 
 
 def _check_distinct_values(cur, rules: list[CompiledRule]) -> list[CompiledRule]:
@@ -352,11 +392,15 @@ def _bits(rules: list[CompiledRule]):
         for r in rules)
 
 
-def _tallies(cur, rules: list[CompiledRule]) -> tuple[int, dict]:
+def _tallies(cur, rules: list[CompiledRule], staged: int, critical: int) -> tuple[int, dict]:
     """Rows in, and per expectation the rows checked and unexpected (counted from the few
-    distinct verdicts), with a sample of the values."""
-    cur.execute("SELECT unexpected, count(*) FROM pg_temp.bulk_typed GROUP BY unexpected")
+    distinct verdicts: the flagged rows', and the staged rows that passed every rule), with a
+    sample of the values."""
+    cur.execute("SELECT unexpected, count(*) FROM pg_temp.bulk_flagged GROUP BY unexpected")
     verdicts = cur.fetchall()
+    staged_flagged = sum(n for unexpected, n in verdicts
+                         if unexpected is not None and not unexpected & critical)
+    verdicts.append((0, staged - staged_flagged))
     rows_in = sum(count for _, count in verdicts)
     checked = sum(count for unexpected, count in verdicts if unexpected is not None)
     tallies = {}
@@ -364,22 +408,12 @@ def _tallies(cur, rules: list[CompiledRule]) -> tuple[int, dict]:
         count = sum(n for unexpected, n in verdicts if unexpected and unexpected & (1 << rule.bit))
         tally = ExpectationTally(rule.severity, checked, count)
         if count:
-            cur.execute(sql.SQL("SELECT {} FROM pg_temp.bulk_typed WHERE unexpected & {} <> 0"
+            cur.execute(sql.SQL("SELECT {} FROM pg_temp.bulk_flagged WHERE unexpected & {} <> 0"
                                 " ORDER BY source_row LIMIT {}").format(
                 sql.Identifier(rule.field), sql.Literal(1 << rule.bit), sql.Literal(SAMPLE_SIZE)))
             tally.sample = [jsonable(value) for (value,) in cur.fetchall()]
         tallies[rule.key] = tally
     return rows_in, tallies
-
-
-def _stage_good_rows(cur, feed, batch_id: int, url: str, critical: int) -> int:
-    """Rows with no critical failure go to staging by the feed's own statement (tax declarations:
-    into the batch's own partition, which its merge makes part of core)."""
-    db.run_sql_file(cur, _companion_sql(feed, "stage"),
-                    {"batch_id": batch_id, "source_object": url, "critical": critical})
-    staged = cur.rowcount
-    cur.execute("RESET enable_sort; RESET enable_nestloop")   # if it held the planner to hashing
-    return staged
 
 
 def _quarantine_bad_rows(cur, feed, parser, rules, batch_id: int, url: str, critical: int) -> int:
@@ -391,7 +425,7 @@ def _quarantine_bad_rows(cur, feed, parser, rules, batch_id: int, url: str, crit
         for c in parser.HEADERS.values())
     query = sql.SQL(
         "SELECT t.source_row, t.parse_failures, t.unexpected, jsonb_build_object({record}), {fields}"
-        " FROM pg_temp.bulk_typed AS t JOIN pg_temp.bulk_raw AS r USING (source_row)"
+        " FROM pg_temp.bulk_flagged AS t JOIN pg_temp.bulk_raw AS r USING (source_row)"
         " WHERE t.parse_failures IS NOT NULL OR t.unexpected & {critical} <> 0"
         " ORDER BY t.source_row").format(
         record=record, critical=sql.Literal(critical),

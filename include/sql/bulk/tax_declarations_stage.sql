@@ -1,18 +1,15 @@
--- Feed 2 in the database (htx.bulk): the batch's rows without a critical failure, typed in
--- pg_temp.bulk_typed, are staged in the batch's own partition of staging.tax_declarations — the
--- partition its merge makes part of core.tax_declaration (migration 0070): written once.
+-- Feed 2 in the database (htx.bulk): the batch's rows without a critical failure are staged in the
+-- batch's own partition of staging.tax_declarations (opened by tax_declarations_open.sql), which
+-- its merge makes part of core.tax_declaration: written once. htx.bulk runs this INSERT with the
+-- typed rows as the common table expression `bulk_typed` (tax_declarations.sql and the suite's
+-- verdict, `unexpected`), in the same statement that types them: they are never written to a
+-- table of their own (the few flagged rows are, for the quarantine and the tallies' samples).
 -- Each declaration's best version in the file (key_id, version: tax_declarations.sql) is flagged
--- latest; the merge weighs it against other files'.
+-- latest, by a hash aggregate the planner is held to (it cannot estimate
+-- `unexpected & critical = 0` and sorts a million rows otherwise); the merge weighs it against
+-- other files'.
 -- Parameters: %(batch_id)s, %(source_object)s (the landed object), %(critical)s (the bits of the
 -- critical expectations in bulk_typed.unexpected).
-SELECT core.tax_declaration_open_batch(%(batch_id)s);
-
--- The best versions by hashing (htx.bulk resets these after the statement): the planner, which
--- cannot estimate `unexpected & critical = 0` (a few rows, it thinks), sorts a million rows to
--- group them otherwise (≈ 0.5 s more CPU at 10^6 rows), or loops over them.
-SET LOCAL enable_sort = off;
-SET LOCAL enable_nestloop = off;
-
 INSERT INTO staging.tax_declarations (
     tax_code, parent_code, taxpayer_name, form_code, period_raw, period_kind, period_start,
     period_end, revision, filed_on, revenue_vnd, profit_before_tax_vnd, tax_payable_vnd,
@@ -22,7 +19,7 @@ SELECT t.tax_code, t.parent_code, t.taxpayer_name, t.form_code, t.period_raw, t.
        t.profit_before_tax_vnd, t.tax_payable_vnd, %(batch_id)s, %(source_object)s,
        (SELECT source_object FROM audit.load_batch WHERE batch_id = %(batch_id)s), t.source_row,
        best.version IS NOT NULL
-FROM pg_temp.bulk_typed AS t
-LEFT JOIN (SELECT max(version) AS version FROM pg_temp.bulk_typed
+FROM bulk_typed AS t
+LEFT JOIN (SELECT max(version) AS version FROM bulk_typed
            WHERE unexpected & %(critical)s = 0 GROUP BY key_id) AS best USING (version)
-WHERE t.unexpected & %(critical)s = 0;
+WHERE t.unexpected & %(critical)s = 0
