@@ -102,9 +102,6 @@ def refresh(dag_run_id: str | None = None, dsn: str | None = None,
                 db.run_sql_file(cur, model)
             for check in CHECKS:
                 _run_check(cur, check)
-        # The members' BRIN index covers the rows just written now, not after the next
-        # autovacuum: until then the next refresh would read every member to find its periods'.
-        cur.execute("SELECT mart.summarize_new_members()")   # migration 0120
         cur.execute("SELECT count(*) FROM mart.reporting_period")
         (periods,) = cur.fetchone()
         cur.execute("SELECT count(*) FROM mart.plan_indicator")
