@@ -14,7 +14,7 @@ WITH total AS (
     JOIN core.ref_indicator AS c
       ON c.indicator_code = t.indicator_code AND 'locality' = ANY (c.breakdown_keys)
     JOIN period_map AS m USING (period_start, period_end)
-    WHERE t.breakdown = '' AND t.period_end >= current_setting('htx.refresh_from')::date
+    WHERE t.breakdown = '' AND t.period_end >= (SELECT current_setting('htx.refresh_from')::date)
 ), due AS (           -- every unit of the map in force, and khong_xac_dinh
     SELECT t.indicator_code, 'locality=' || u.unit_code AS breakdown, t.period_start,
            t.period_end
@@ -25,7 +25,8 @@ WITH total AS (
 ), reported AS (
     SELECT indicator_code, breakdown, period_start, period_end, value
     FROM mart.plan_indicator
-    WHERE breakdown LIKE 'locality=%' AND period_end >= current_setting('htx.refresh_from')::date
+    WHERE breakdown LIKE 'locality=%'
+      AND period_end >= (SELECT current_setting('htx.refresh_from')::date)
 ), listed AS (
     SELECT indicator_code, breakdown, period_start, period_end, r.value,
            d.indicator_code IS NOT NULL AS is_due, r.indicator_code IS NOT NULL AS is_reported
