@@ -5,6 +5,7 @@
 -- the refresh's check (checks/values_are_aggregates_of_members.sql) holds the final values
 -- against it. One pass over the members of the periods this refresh recomputes (all, or the
 -- latest: htx.marts_incremental), read in parallel, whatever their number.
+
 -- Every model has written its members by now. Their BRIN index summarized now, not after the
 -- next autovacuum: this pass and the checks, and the next refresh, read only the periods and
 -- indicators they ask for (migration 0120); and, the first time, their statistics taken
