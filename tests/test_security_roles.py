@@ -395,6 +395,35 @@ def test_the_masking_hides_all_but_the_first_three_and_last_two_characters(wareh
     assert re.fullmatch(r"022\*{7}34", masked[0][0])
 
 
+# --- the members' upkeep the refresh does as the table's owner (migrations 0120, 0150) -------
+
+MEMBERS_FUNCTIONS = ("analyze_members_once", "summarize_new_members")
+
+
+def test_the_members_upkeep_functions_run_as_their_owner_for_the_loader_alone(province):
+    """The refresh (run by the loader login in this module's warehouse) summarizes the members'
+    BRIN index and takes their statistics through these; nobody else may call them."""
+    dsn, loader, analyst, _ = province
+    found = query(dsn, "SELECT p.proname, p.prosecdef, p.proconfig, pg_get_userbyid(p.proowner)"
+                       " FROM pg_proc AS p WHERE p.pronamespace = 'mart'::regnamespace"
+                       " AND p.proname = ANY(%s) ORDER BY 1", (list(MEMBERS_FUNCTIONS),))
+    assert [name for name, *_ in found] == list(MEMBERS_FUNCTIONS)
+    owner = query(dsn, "SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'mart'")
+    for _, definer, config, function_owner in found:
+        assert definer and config == ["search_path=pg_catalog, pg_temp"]
+        assert [(function_owner,)] == owner
+    assert query(dsn, "SELECT DISTINCT grantee FROM information_schema.routine_privileges"
+                      " WHERE routine_schema = 'mart' AND routine_name = ANY(%s)"
+                      " AND grantee <> pg_get_userbyid((SELECT nspowner FROM pg_namespace"
+                      " WHERE nspname = 'mart'))", (list(MEMBERS_FUNCTIONS),)) == [("htx_loader",)]
+    for function in MEMBERS_FUNCTIONS:
+        assert refused(analyst, f"SELECT mart.{function}()")
+    # The refresh took the members' statistics: a second call finds them and leaves them.
+    assert query(dsn, "SELECT count(*) > 0 FROM pg_stats WHERE schemaname = 'mart'"
+                      " AND tablename = 'plan_indicator_members'") == [(True,)]
+    assert query(loader, "SELECT mart.analyze_members_once()") == [(False,)]
+
+
 # --- the partition DDL the loader may have done for it (migration 0070) --------------------
 
 PARTITION_FUNCTIONS = ("tax_declaration_unstage_batch", "tax_declaration_open_batch",

@@ -36,6 +36,11 @@ DEFAULT_REPORTING_YEARS = 10
 # Memory for the refresh's sorts and hashes (one transaction, SET LOCAL): the national registry
 # × the reporting periods is a few million rows, which 4 MB (the server default) spills to disk.
 REFRESH_WORK_MEM = "256MB"
+# The models read the published periods and the estimates' others through views of both
+# (`WHERE published` / `WHERE NOT published`, 010_registry_as_of.sql): with exclusion on, the
+# planner drops a branch whose conditions contradict the query's instead of scanning its table
+# for nothing (the server default, `partition`, does that for partitions only).
+REFRESH_CONSTRAINT_EXCLUSION = "on"
 
 
 class RefreshCheckFailed(RuntimeError):
@@ -86,8 +91,8 @@ def reporting_years() -> int:
 def _prepare(cur) -> None:
     """Transaction-local settings the models read or run under."""
     cur.execute("SELECT set_config('htx.reporting_years', %s, true),"
-                " set_config('work_mem', %s, true)",
-                (str(reporting_years()), REFRESH_WORK_MEM))
+                " set_config('work_mem', %s, true), set_config('constraint_exclusion', %s, true)",
+                (str(reporting_years()), REFRESH_WORK_MEM, REFRESH_CONSTRAINT_EXCLUSION))
 
 
 def refresh(dag_run_id: str | None = None, dsn: str | None = None,
@@ -102,9 +107,6 @@ def refresh(dag_run_id: str | None = None, dsn: str | None = None,
                 db.run_sql_file(cur, model)
             for check in CHECKS:
                 _run_check(cur, check)
-        # The members' BRIN index covers the rows just written now, not after the next
-        # autovacuum: until then the next refresh would read every member to find its periods'.
-        cur.execute("SELECT mart.summarize_new_members()")   # migration 0120
         cur.execute("SELECT count(*) FROM mart.reporting_period")
         (periods,) = cur.fetchone()
         cur.execute("SELECT count(*) FROM mart.plan_indicator")

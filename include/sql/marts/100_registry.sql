@@ -27,7 +27,10 @@ WHERE 'locality' = ANY (breakdown_keys)
   AND indicator_code IN (SELECT total_code FROM registry_indicator UNION VALUES ('HTX_NEW'));
 
 -- Each row: an indicator × breakdown × period × entity with its contribution; the rows of the
--- totals and their locality= breakdowns also carry the entity's place on both maps.
+-- locality= breakdowns also carry the entity's place on both maps, and are told by
+-- `of_locality`, a constant of each branch: a query of them (mart.locality_across_reform) skips
+-- the other branches when it is planned, instead of building their millions of rows to drop
+-- them.
 -- HTX_DISSOLVED: cooperatives whose status became da_giai_the within the period. Only effective
 -- states count (a state replaced on its own day by a later record never held), and a dissolution
 -- is a change: the previous effective state was not already dissolved. A cooperative dissolved
@@ -53,34 +56,35 @@ WITH operating AS NOT MATERIALIZED (
       AND previous_status IS DISTINCT FROM 'da_giai_the'
 )
 SELECT total_code AS indicator_code, '' AS breakdown, period_start, period_end, published,
-       entity_code, 1::numeric AS contribution, old_district_code, new_unit_code
+       entity_code, 1::numeric AS contribution, false AS of_locality,
+       NULL AS old_district_code, NULL AS new_unit_code
 FROM operating
 UNION ALL
 SELECT total_code, 'locality=' || locality, period_start, period_end, published, entity_code, 1,
-       old_district_code, new_unit_code
+       true, old_district_code, new_unit_code
 FROM operating JOIN locality_indicator ON indicator_code = total_code
 UNION ALL
 SELECT sector_code, 'sector=' || sector, period_start, period_end, published, entity_code, 1,
-       NULL, NULL
+       false, NULL, NULL
 FROM operating WHERE sector IS NOT NULL
 UNION ALL
 SELECT capital_code, '', period_start, period_end, published, entity_code,
-       charter_capital_vnd::numeric / 1000000, NULL, NULL
+       charter_capital_vnd::numeric / 1000000, false, NULL, NULL
 FROM operating WHERE capital_code IS NOT NULL AND charter_capital_vnd IS NOT NULL
 UNION ALL
-SELECT members_code, '', period_start, period_end, published, entity_code, members, NULL, NULL
+SELECT members_code, '', period_start, period_end, published, entity_code, members, false, NULL,
+       NULL
 FROM operating WHERE members IS NOT NULL
 UNION ALL
-SELECT 'HTX_NEW', '', period_start, period_end, published, entity_code, 1, old_district_code,
-       new_unit_code
+SELECT 'HTX_NEW', '', period_start, period_end, published, entity_code, 1, false, NULL, NULL
 FROM new_cooperative
 UNION ALL
 SELECT 'HTX_NEW', 'locality=' || locality, period_start, period_end, published, entity_code, 1,
-       old_district_code, new_unit_code
+       true, old_district_code, new_unit_code
 FROM new_cooperative JOIN locality_indicator ON indicator_code = 'HTX_NEW'
 UNION ALL
 SELECT DISTINCT 'HTX_DISSOLVED', '', p.period_start, p.period_end, p.published, d.entity_code, 1,
-       NULL, NULL
+       false, NULL, NULL
 FROM computed_period AS p
 JOIN dissolutions AS d ON d.status_since BETWEEN p.period_start AND p.period_end;
 
@@ -102,15 +106,14 @@ WHERE NOT m.published AND c.year_end_estimate IS NOT NULL
   AND EXISTS (SELECT FROM basis_period)
 GROUP BY m.indicator_code, m.breakdown, m.period_start, m.period_end, c.aggregation;
 
--- Each locality indicator's total on both maps (for the exports' old-district comparison); the
--- refresh has deleted the rows of the periods recomputed (htx.marts_incremental).
+-- Each locality indicator's total on both maps (for the exports' old-district comparison),
+-- counted on its locality= rows: each member of the total is in one of them; the refresh has
+-- deleted the rows of the periods recomputed (htx.marts_incremental).
 INSERT INTO mart.locality_across_reform
        (indicator_code, period_start, period_end, old_district_code, new_unit_code, entities)
 SELECT indicator_code, period_start, period_end, old_district_code, new_unit_code, count(*)
 FROM registry_member
-WHERE published AND breakdown = ''
-  AND indicator_code = ANY (ARRAY(SELECT indicator_code FROM locality_indicator))   -- a value:
-      -- pushed into each part of registry_member, the others' parts are left unread
+WHERE published AND of_locality
 GROUP BY indicator_code, period_start, period_end, old_district_code, new_unit_code;
 
 -- Every period reports each of these, 0 when empty: the totals, sums, new and dissolved, every

@@ -17,4 +17,4 @@ JOIN mart.plan_indicator AS whole
   ON whole.indicator_code = s.whole_code AND whole.breakdown = ''
  AND whole.period_start = part.period_start AND whole.period_end = part.period_end
 WHERE whole.value > 0
-  AND part.period_end >= current_setting('htx.refresh_from')::date;   -- the periods recomputed
+  AND part.period_end >= (SELECT current_setting('htx.refresh_from')::date);  -- periods recomputed

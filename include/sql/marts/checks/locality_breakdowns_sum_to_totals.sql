@@ -14,7 +14,7 @@ WITH total AS (
     JOIN core.ref_indicator AS c
       ON c.indicator_code = t.indicator_code AND 'locality' = ANY (c.breakdown_keys)
     JOIN period_map AS m USING (period_start, period_end)
-    WHERE t.breakdown = '' AND t.period_end >= current_setting('htx.refresh_from')::date
+    WHERE t.breakdown = '' AND t.period_end >= (SELECT current_setting('htx.refresh_from')::date)
 ), due AS (           -- every unit of the map in force, and khong_xac_dinh
     SELECT t.indicator_code, 'locality=' || u.unit_code AS breakdown, t.period_start,
            t.period_end
@@ -25,21 +25,26 @@ WITH total AS (
 ), reported AS (
     SELECT indicator_code, breakdown, period_start, period_end, value
     FROM mart.plan_indicator
-    WHERE breakdown LIKE 'locality=%' AND period_end >= current_setting('htx.refresh_from')::date
+    WHERE breakdown LIKE 'locality=%'
+      AND period_end >= (SELECT current_setting('htx.refresh_from')::date)
 ), listed AS (
     SELECT indicator_code, breakdown, period_start, period_end, r.value,
            d.indicator_code IS NOT NULL AS is_due, r.indicator_code IS NOT NULL AS is_reported
     FROM due AS d
     FULL JOIN reported AS r USING (indicator_code, breakdown, period_start, period_end)
 ), placed AS (         -- each entity: in the total, and in how many localities
+    -- The indicators and the first period end are values (subqueries run once), not a join and
+    -- a per-row setting: the scan of the members filters them itself, through the BRIN index
+    -- (summarized by 700_member_totals.sql), instead of sorting millions of rows to join three
+    -- indicators or parsing the setting once per row.
     SELECT m.indicator_code, m.period_start, m.period_end, m.entity_code,
            count(*) FILTER (WHERE m.breakdown = '') AS in_total,
            count(*) FILTER (WHERE m.breakdown LIKE 'locality=%') AS in_localities
     FROM mart.plan_indicator_members AS m
-    WHERE m.indicator_code IN (SELECT indicator_code FROM core.ref_indicator
-                               WHERE 'locality' = ANY (breakdown_keys))
+    WHERE m.indicator_code = ANY (ARRAY(SELECT indicator_code FROM core.ref_indicator
+                                        WHERE 'locality' = ANY (breakdown_keys)))
       AND (m.breakdown = '' OR m.breakdown LIKE 'locality=%')
-      AND m.period_end >= current_setting('htx.refresh_from')::date
+      AND m.period_end >= (SELECT current_setting('htx.refresh_from')::date)
     GROUP BY m.indicator_code, m.period_start, m.period_end, m.entity_code
 ), misplaced AS (
     SELECT indicator_code, period_start, period_end, count(*) AS entities

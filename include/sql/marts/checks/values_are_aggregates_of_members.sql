@@ -8,7 +8,7 @@ WITH compared AS (
     SELECT indicator_code, breakdown, period_start, period_end, i.value, a.aggregation,
            t.members, t.total, t.weighted, t.least_weight, t.aggregate
     FROM (SELECT * FROM mart.plan_indicator   -- the periods this refresh recomputed
-          WHERE period_end >= current_setting('htx.refresh_from')::date) AS i
+          WHERE period_end >= (SELECT current_setting('htx.refresh_from')::date)) AS i
     FULL JOIN member_totals AS t USING (indicator_code, breakdown, period_start, period_end)
     LEFT JOIN mart.indicator_aggregation AS a USING (indicator_code)
 )
