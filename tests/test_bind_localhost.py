@@ -126,11 +126,21 @@ def test_make_up_listens_on_loopback_only_and_unpauses_every_project_dag(tmp_pat
         listening = _listening(psutil.Process(up.pid))
         assert ("127.0.0.1", port) in listening
         assert {address for address, _ in listening} <= {"127.0.0.1", "::1"}, listening
+        # Ctrl-C once up says it may be pressed, as an operator would (its own health wait may
+        # still be polling when this test's ends).
+        while "Ctrl-C stops it" not in (tmp_path / "up.log").read_text() and up.poll() is None \
+                and time.monotonic() < deadline:
+            time.sleep(0.5)
     finally:
         started = psutil.Process(up.pid).children(recursive=True) if up.poll() is None else []
         os.killpg(up.pid, signal.SIGINT)   # Ctrl-C: up stops its components
         try:
             up.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            os.kill(up.pid, signal.SIGUSR1)   # up prints its threads' stacks (faulthandler)
+            time.sleep(2)
+            pytest.fail("up did not stop within 90 s of Ctrl-C; its log and stacks: "
+                        f"{(tmp_path / 'up.log').read_text()[-6000:]}")
         finally:
             if up.poll() is None:
                 up.kill()

@@ -14,9 +14,11 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -161,6 +163,9 @@ def _up(args) -> int:
     project unpaused, a stand-in of the registration API unless a real one is configured."""
     from htx.dev import devenv
 
+    # `kill -USR1 <pid>` prints where every thread of `up` is (on its standard error): for a stack
+    # that does not stop on Ctrl-C.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     devenv.prepare()
     devenv.migrate_all()
     home = Path(os.environ["AIRFLOW_HOME"])
