@@ -163,8 +163,10 @@ def _up(args) -> int:
     project unpaused, a stand-in of the registration API unless a real one is configured."""
     from htx.dev import devenv
 
-    # `kill -USR1 <pid>` prints where every thread of `up` is (on its standard error): for a stack
-    # that does not stop on Ctrl-C.
+    # Ctrl-C (SIGINT) stops the stack also where it was started ignoring interrupts (a background
+    # job of a script or CI runner inherits SIG_IGN, and Python then keeps it); `kill -USR1 <pid>`
+    # prints where every thread of `up` is (on its standard error).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     devenv.prepare()
     devenv.migrate_all()
