@@ -163,10 +163,7 @@ def _up(args) -> int:
     project unpaused, a stand-in of the registration API unless a real one is configured."""
     from htx.dev import devenv
 
-    # Ctrl-C (SIGINT) stops the stack also where it was started ignoring interrupts (a background
-    # job of a script or CI runner inherits SIG_IGN, and Python then keeps it); `kill -USR1 <pid>`
-    # prints where every thread of `up` is (on its standard error).
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    # `kill -USR1 <pid>` prints where every thread of `up` is (on its standard error).
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     devenv.prepare()
     devenv.migrate_all()
@@ -174,20 +171,25 @@ def _up(args) -> int:
     env = {**os.environ, **stack.shared_settings(args.port),
            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False"}
     stack.unpause_project_dags(env)
-    api_url = f"http://127.0.0.1:{args.port}"
-    with stack.Stack(home / "components") as running:
-        if not os.environ.get(ENV_REGISTRY_API):
-            env[ENV_REGISTRY_API] = _start_registry_standin(running, env)
-        for name, command in stack.LOCAL_COMPONENTS.items():
-            running.start(name, stack.airflow(*command), env)
-            if name == "api-server":   # tasks report to it: it answers before anything runs them
-                running.wait_answering(api_url)
-        print(f"starting Airflow (logs: {running.log_dir}) …", flush=True)
-        running.wait_healthy(api_url)
-        print(f"Airflow on {api_url} (login details: {home}/simple_auth_manager_passwords"
-              ".json.generated); every htx DAG runs on its schedule. Ctrl-C stops it.", flush=True)
-        running.wait()
+    # Ctrl-C or SIGTERM stops every component, at any point.
+    stack.run_until_stopped(home / "components",
+                            lambda running: _start_airflow(running, env, args.port, home))
     return 0
+
+
+def _start_airflow(running, env: dict[str, str], port: int, home: Path) -> None:
+    """Airflow's components (and the registration API's stand-in) started, until healthy."""
+    api_url = f"http://127.0.0.1:{port}"
+    if not os.environ.get(ENV_REGISTRY_API):
+        env[ENV_REGISTRY_API] = _start_registry_standin(running, env)
+    for name, command in stack.LOCAL_COMPONENTS.items():
+        running.start(name, stack.airflow(*command), env)
+        if name == "api-server":   # tasks report to it: it answers before anything runs them
+            running.wait_answering(api_url)
+    print(f"starting Airflow (logs: {running.log_dir}) …", flush=True)
+    running.wait_healthy(api_url)
+    print(f"Airflow on {api_url} (login details: {home}/simple_auth_manager_passwords"
+          ".json.generated); every htx DAG runs on its schedule. Ctrl-C stops it.", flush=True)
 
 
 def _start_registry_standin(running, env: dict[str, str]) -> str:

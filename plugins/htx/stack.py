@@ -147,13 +147,10 @@ class Stack:
         return found
 
     def wait(self) -> None:
-        """Until a component exits (StackFailed) or the user interrupts."""
-        try:
-            while True:
-                self.check_running()
-                time.sleep(1)
-        except KeyboardInterrupt:
-            pass
+        """Until a component exits (StackFailed) or an interrupt (KeyboardInterrupt)."""
+        while True:
+            self.check_running()
+            time.sleep(1)
 
     def stop(self, timeout_s: float = 30) -> None:
         for process in self.processes.values():
@@ -168,6 +165,25 @@ class Stack:
         for process in self.processes.values():   # children left behind by a stopped parent
             _signal_group(process, signal.SIGKILL)
         self.processes.clear()
+
+
+def run_until_stopped(log_dir: Path, start) -> None:
+    """A Stack, `start(stack)`, then running until one of its components exits (StackFailed) or
+    Ctrl-C (SIGINT) or SIGTERM (a supervisor's stop: systemd, `kill`) arrives, while starting
+    too; every component is stopped on the way out. SIGINT is set again because a background
+    job of a script or CI runner inherits it ignored, and Python keeps that."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with Stack(log_dir) as running:
+            start(running)
+            running.wait()
+    except KeyboardInterrupt:
+        pass
+
+
+def _interrupt(signum: int, frame) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def _signal_group(process: subprocess.Popen, signum: int) -> None:
