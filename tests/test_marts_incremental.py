@@ -4,6 +4,7 @@ declarations — through the real pipeline, each step followed by an incremental
 then compared with a full one; and on the national data's generator (bench/national_data.py) at
 a small size. (The bundled sample: tests/test_all_feeds_e2e.py; national scale, timed:
 bench/national.py.)"""
+import logging
 import os
 import random
 import sys
@@ -175,12 +176,12 @@ def test_incremental_refreshes_equal_a_full_rebuild(warehouse, landing, province
 
 def test_national_data_refreshed_incrementally_equal_a_full_rebuild(warehouse, landing,
                                                                      registry_api, tmp_path,
-                                                                     monkeypatch):
+                                                                     monkeypatch, caplog):
     """bench/national_data.py's registry and tax files, small: 400 cooperatives with their
     histories (and a few invalid states), 6,000 declarations of 2024 and CIT for 2023, then the
     next month's file (November's declarations, one in 97 amending October) and a registry pull
     dating a dissolution back to 2019 — each followed by an incremental refresh equal to a full
-    one."""
+    one; then the members lost as in a crash."""
     monkeypatch.setenv("HTX_BULK_MIN_BYTES", "0")   # tax files read by the database, as at scale
     registry = national_data.build_registry(cooperatives=400, seed=5)
     server = registry_api([])
@@ -207,3 +208,14 @@ def test_national_data_refreshed_incrementally_equal_a_full_rebuild(warehouse, l
                       updated_at="2024-12-21T10:00:00+07:00"))   # after the last pull
     done = refreshed_as_a_full_rebuild(warehouse)
     assert 3 < done["periods_recomputed"] < done["periods"]
+
+    # A server crash empties the members and the mark of the refresh that wrote them, both
+    # unlogged (migration 0160), not the values: the next refresh, though nothing was merged,
+    # recomputes every period, says why, and leaves what a full rebuild does.
+    query(warehouse, "TRUNCATE mart.plan_indicator_members, audit.marts_members_intact")
+    with caplog.at_level(logging.WARNING, logger="htx.marts"):
+        done = refreshed_as_a_full_rebuild(warehouse)
+    assert done["periods_recomputed"] == done["periods"]
+    assert "members of the marts lost" in caplog.text
+    assert query(warehouse, "SELECT count(*) FROM audit.marts_members_intact") == [(1,)]
+    assert refreshed_as_a_full_rebuild(warehouse)["periods_recomputed"] == 0

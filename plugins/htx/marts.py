@@ -3,9 +3,11 @@ every model of include/sql/marts/, in name order, in one transaction, so readers
 previous complete set or the new one, never a mix.
 
 Each model (100–500) writes the entities behind its indicators (mart.plan_indicator_members);
-one generic step (700–800) derives their counts, sums and means as the indicator catalogue
-declares (core.ref_indicator, seen as mart.indicator_aggregation), then shares (810), year-end
-estimates (850) and targets (900) follow. Before it commits, the refresh runs its checks
+then their upkeep (MEMBERS_UPKEEP) runs, and one generic step (700–800) derives their counts,
+sums and means as the indicator catalogue declares (core.ref_indicator, seen as
+mart.indicator_aggregation), then shares (810), year-end estimates (850) and targets (900)
+follow. The members are unlogged (migration 0160): a refresh finding them lost in a crash
+recomputes every period, even when asked for an incremental one. Before it commits, the refresh runs its checks
 (include/sql/marts/checks/): every such value is the aggregate of its members, and every
 `locality=` breakdown lists the units of the map in force and adds up to its total. A break fails
 the refresh, which leaves the previous marts in place.
@@ -41,6 +43,11 @@ REFRESH_WORK_MEM = "256MB"
 # planner drops a branch whose conditions contradict the query's instead of scanning its table
 # for nothing (the server default, `partition`, does that for partitions only).
 REFRESH_CONSTRAINT_EXCLUSION = "on"
+# Upkeep of mart.plan_indicator_members, run once every model writing members has run, before the
+# first reading them back (MEMBER_TOTALS): their index summarized, their statistics, and the mark
+# that they are whole (audit.marts_members_intact, migration 0160).
+MEMBERS_UPKEEP = MARTS_SQL_DIR / "upkeep" / "members_written.sql"
+MEMBER_TOTALS = MARTS_SQL_DIR / "700_member_totals.sql"
 
 
 class RefreshCheckFailed(RuntimeError):
@@ -102,8 +109,11 @@ def refresh(dag_run_id: str | None = None, dsn: str | None = None,
     with db.transaction(dsn) as conn, conn.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(hashtext('mart refresh'))")
         _prepare(cur)
+        incremental = incremental and _members_intact(cur)
         with marts_incremental.refreshing(cur, incremental) as scope:
             for model in sorted(MARTS_SQL_DIR.glob("*.sql")):
+                if model == MEMBER_TOTALS:
+                    db.run_sql_file(cur, MEMBERS_UPKEEP)
                 db.run_sql_file(cur, model)
             for check in CHECKS:
                 _run_check(cur, check)
@@ -118,6 +128,20 @@ def refresh(dag_run_id: str | None = None, dsn: str | None = None,
              marts_incremental.describe(scope), rows, ", ".join(stale) or "none")
     return {"periods": periods, "indicator_rows": rows, "stale_feeds": stale,
             "periods_recomputed": scope.periods}
+
+
+def _members_intact(cur) -> bool:
+    """Whether mart.plan_indicator_members holds what the last refresh wrote: it is unlogged
+    (migration 0160), so a server crash empties it — and the mark of its last refresh with it —
+    while mart.plan_indicator keeps the values taken from it. Then every period is recomputed."""
+    cur.execute("SELECT EXISTS (SELECT FROM audit.marts_members_intact)"
+                " OR NOT EXISTS (SELECT FROM mart.plan_indicator)")
+    (intact,) = cur.fetchone()
+    if not intact:
+        log.warning("members of the marts lost (mart.plan_indicator_members is unlogged: emptied"
+                    " by a server crash, or restored from a base backup): every period"
+                    " recomputed")
+    return intact
 
 
 def needs_refresh(run_type: str, dsn: str | None = None) -> bool:

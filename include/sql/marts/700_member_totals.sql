@@ -4,13 +4,8 @@
 -- by `weight` (weighted_mean). The values are derived from it (800_values_from_members.sql), and
 -- the refresh's check (checks/values_are_aggregates_of_members.sql) holds the final values
 -- against it. One pass over the members of the periods this refresh recomputes (all, or the
--- latest: htx.marts_incremental), read in parallel, whatever their number.
-
--- Every model has written its members by now. Their BRIN index summarized now, not after the
--- next autovacuum: this pass and the checks, and the next refresh, read only the periods and
--- indicators they ask for (migration 0120); and, the first time, their statistics taken
--- (migration 0150), without which the planner sorts the millions of rows it takes for a few.
-SELECT mart.summarize_new_members(), mart.analyze_members_once();
+-- latest: htx.marts_incremental), read in parallel, whatever their number; the refresh has
+-- summarized and analyzed them before (include/sql/marts/upkeep/members_written.sql).
 
 CREATE TEMPORARY TABLE member_totals ON COMMIT DROP AS
 WITH grouped AS (
