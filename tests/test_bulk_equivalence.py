@@ -226,6 +226,43 @@ def test_both_readers_merge_the_same_rows_and_the_same_latest_versions(warehouse
     assert latest == [len(EDGE_ROWS) + 5]   # Lần nộp 2 filed on the 16th: the later of its two rows
 
 
+def test_the_database_reader_stores_a_files_lineage_once_not_in_each_row(warehouse, landing,
+                                                                        monkeypatch):
+    """source_object (the landed object) and source_file (the delivered path), the same on every
+    row of a file, are its partition's columns' missing value (PostgreSQL's fast default,
+    migration 0180): staging, core and its views read them on every row, as the parser's rows
+    store them, and neither leaf of the partition has them in its rows (columns added after the
+    rows, their value in pg_attribute, no default left)."""
+    raw = ("\n".join([HEADER, *EDGE_ROWS]) + "\n").encode()
+    stage(warehouse, raw, "tax/to_khai_202408.csv", 0, monkeypatch)
+    ((batch, url, loaded),) = query(
+        warehouse, "SELECT b.batch_id, o.object_url, b.rows_loaded FROM audit.load_batch AS b"
+                   " JOIN audit.landed_object AS o USING (batch_id)"
+                   " WHERE b.batch_id = (SELECT max(batch_id) FROM audit.load_batch)")
+    lineage = [(url, "tax/to_khai_202408.csv", loaded)]
+    leaves = [leaf for (leaf,) in query(
+        warehouse, "SELECT relid::regclass::text FROM pg_partition_tree(%s::regclass)"
+                   " WHERE isleaf ORDER BY 1", (f"core_batch.tax_declaration_{batch:08d}_staged",))]
+    assert len(leaves) == 2
+    assert query(warehouse, "SELECT attrelid::regclass::text, attname, atthasmissing,"
+                            " (attmissingval::text::text[])[1], atthasdef FROM pg_attribute"
+                            " WHERE attrelid = ANY(%s::regclass[])"
+                            " AND attname IN ('source_object', 'source_file') ORDER BY 1, 2",
+                 (leaves,)) == [(leaf, column, True, value, False) for leaf in leaves
+                                for column, value in (("source_file", lineage[0][1]),
+                                                      ("source_object", url))]
+    read = ("SELECT source_object, source_file, count(*) FROM {} WHERE batch_id = %s"
+            " GROUP BY 1, 2")
+    assert query(warehouse, read.format("staging.tax_declarations"), (batch,)) == lineage
+    assert pipeline.merge_into_core(FEED.name, batch)
+    try:
+        assert query(warehouse, read.format("core.tax_declaration"), (batch,)) == lineage
+        for view in ("core.tax_declaration_latest", "core.tax_declaration_unmatched"):
+            assert query(warehouse, read.format(view), (batch,))[0][:2] == lineage[0][:2]
+    finally:
+        query(warehouse, "DELETE FROM core.tax_declaration WHERE batch_id = %s", (batch,))
+
+
 # --- line ends and row lengths: read the same, or rejected the same (never a crash) ----------
 
 ROW_LIMIT = 128 * 1024   # limits.CSV_LINE_CHARS, as `make demo` runs it

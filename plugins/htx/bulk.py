@@ -143,7 +143,7 @@ def stage_file(cur, feed, parser, batch_id: int, url: str, zone) -> BulkResult:
         _copy_raw(cur, stream, columns, parser, encoding, url)
     messages = {f"m_{column}": message for column, message in parser.PARSE_MESSAGES.items()}
     critical = sum(1 << r.bit for r in rules if r.severity == "critical")
-    staging = {"batch_id": batch_id, "source_object": url, "critical": critical}
+    staging = {"batch_id": batch_id, "critical": critical}
     loaded = _type_check_and_stage(cur, feed, rules, messages, staging)
     rows_in, tallies = _tallies(cur, rules, loaded, critical)
     if rows_in == 0:   # rejected: the caller's transaction, rolled back, takes the staging along
@@ -330,7 +330,8 @@ def _type_check_and_stage(cur, feed, rules: list[CompiledRule], messages: dict,
     staged. The typed rows (the feed's `bulk/<feed>.sql`, plus `unexpected`, a bit per
     expectation the row fails, NULL for rows that did not convert: the suite never sees those,
     as in the Python path) are the common table expression `bulk_typed` of the feed's staging
-    INSERT (`bulk/<feed>_stage.sql`, after `bulk/<feed>_open.sql`): written once, where they are
+    INSERT (`bulk/<feed>_stage.sql`, between `bulk/<feed>_open.sql` and `bulk/<feed>_close.sql`,
+    which sets what the batch's rows share once for all of them): written once, where they are
     staged. The same statement keeps the few rows failing any rule or not converted
     (pg_temp.bulk_flagged: the quarantine's rows, the tallies' samples and verdicts).
     The feed's distinct values are typed first (bulk/<feed>_values.sql), and the rules over their
@@ -357,6 +358,7 @@ def _type_check_and_stage(cur, feed, rules: list[CompiledRule], messages: dict,
         {**messages, **staging})
     staged = cur.rowcount
     cur.execute("RESET enable_nestloop; RESET enable_mergejoin; RESET enable_sort")
+    db.run_sql_file(cur, _companion_sql(feed, "close"), staging)
     cur.execute("ANALYZE pg_temp.bulk_flagged")
     return staged
 
