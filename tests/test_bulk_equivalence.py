@@ -11,6 +11,7 @@ same reader would prove nothing.
 """
 from __future__ import annotations
 
+import io
 import unicodedata
 import uuid
 from pathlib import Path
@@ -328,3 +329,27 @@ def test_the_reader_takes_larger_temp_buffers_only_where_the_session_allows(loca
                 assert cur.fetchone() == (expected, 2)
         finally:
             conn.close()
+
+
+def test_the_raw_rows_are_analysed_from_a_small_sample_leaving_the_sessions_target(local_server):
+    """The COPYed rows' statistics come from a small sample (their columns' own target), and the
+    session keeps the target it had set for whatever it analyses later (a RESET would return it
+    to the server's default)."""
+    raw = ("\n".join([HEADER, *EDGE_ROWS[:3]]) + "\n").encode()
+    conn = psycopg2.connect(local_server.uri("postgres"))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET default_statistics_target = 42")
+            stream = io.BytesIO(raw)
+            columns, encoding = bulk._read_header(stream, parser, "tax/raw.csv")
+            bulk._copy_raw(cur, stream, columns, parser, encoding, "tax/raw.csv")
+            cur.execute("SELECT current_setting('default_statistics_target')")
+            assert cur.fetchone() == ("42",)
+            cur.execute("SELECT DISTINCT attstattarget FROM pg_attribute"
+                        " WHERE attrelid = 'pg_temp.bulk_raw'::regclass AND attnum > 0")
+            assert cur.fetchall() == [(10,)]
+            cur.execute("SELECT count(*) FROM pg_stats WHERE tablename = 'bulk_raw'")
+            assert cur.fetchone()[0] == len(columns) + 1
+    finally:
+        conn.rollback()
+        conn.close()
