@@ -264,6 +264,26 @@ def test_the_database_reader_stores_a_files_lineage_once_not_in_each_row(warehou
         query(warehouse, "DELETE FROM core.tax_declaration WHERE batch_id = %s", (batch,))
 
 
+def test_a_bulk_batch_staged_again_drops_its_partition_whole(warehouse, landing, monkeypatch):
+    """Its rows are not deleted one by one before their partition is dropped (a row trigger that
+    refuses any deletion is dropped with it), and the batch is staged as the first time."""
+    raw = ("\n".join([HEADER, *EDGE_ROWS]) + "\n").encode()
+    first = stage(warehouse, raw, "tax/to_khai_202407.csv", 0, monkeypatch)
+    (batch,) = query(warehouse, "SELECT max(batch_id) FROM audit.load_batch")[0]
+    query(warehouse, "CREATE FUNCTION public.refuse_to_delete() RETURNS trigger LANGUAGE plpgsql"
+                     " AS $$ BEGIN RAISE EXCEPTION 'a staged row deleted'; END $$")
+    try:
+        for leaf in ("latest", "history"):
+            query(warehouse, f"CREATE TRIGGER refuse_to_delete BEFORE DELETE ON"
+                             f" core_batch.tax_declaration_{batch:08d}_staged_{leaf}"
+                             " FOR EACH ROW EXECUTE FUNCTION public.refuse_to_delete()")
+        pipeline.validate_and_stage(FEED.name, batch)
+    finally:
+        query(warehouse, "DROP FUNCTION public.refuse_to_delete() CASCADE")
+    assert query(warehouse, "SELECT status, rows_in, rows_loaded, rows_quarantined"
+                            " FROM audit.load_batch WHERE batch_id = %s", (batch,)) == first["counts"]
+
+
 # --- line ends and row lengths: read the same, or rejected the same (never a crash) ----------
 
 ROW_LIMIT = 128 * 1024   # limits.CSV_LINE_CHARS, as `make demo` runs it
