@@ -11,6 +11,7 @@ same reader would prove nothing.
 """
 from __future__ import annotations
 
+import io
 import unicodedata
 import uuid
 from pathlib import Path
@@ -157,6 +158,14 @@ def test_every_rule_and_text_edge_reads_the_same(encoding, warehouse, landing, m
     assert done == "read by the database"
     found = stage(warehouse, raw, "tax/to_khai_202411.csv", 0, monkeypatch)
     assert found["counts"][0][2] >= 3 and found["counts"][0][3] >= 20  # both outcomes exercised
+    # Rows breaking only a warning rule are staged and flagged: the tallies and counts compared
+    # above hold the database reader's passed count (staged − flagged but staged) to the parser's.
+    warned = 2 + next(i for i, row in enumerate(EDGE_ROWS) if "HTX VAT with profit" in row)
+    assert warned in [row[0] for row in found["staged"]]
+    assert {expectation for expectation, severity, *_, unexpected, _ in found["tallies"]
+            if severity == "warning" and unexpected} >= {
+        "expect_column_values_to_be_in_set(profit_absent_on_vat)",
+        "expect_column_values_to_be_between(revenue_vnd)"}
 
 
 TONES = "\u0300\u0301\u0303\u0309\u0323"  # the marks Windows-1258 writes after a letter
@@ -226,6 +235,63 @@ def test_both_readers_merge_the_same_rows_and_the_same_latest_versions(warehouse
     assert latest == [len(EDGE_ROWS) + 5]   # Lần nộp 2 filed on the 16th: the later of its two rows
 
 
+def test_the_database_reader_stores_a_files_lineage_once_not_in_each_row(warehouse, landing,
+                                                                        monkeypatch):
+    """source_object (the landed object) and source_file (the delivered path), the same on every
+    row of a file, are its partition's columns' missing value (PostgreSQL's fast default,
+    migration 0180): staging, core and its views read them on every row, as the parser's rows
+    store them, and neither leaf of the partition has them in its rows (columns added after the
+    rows, their value in pg_attribute, no default left)."""
+    raw = ("\n".join([HEADER, *EDGE_ROWS]) + "\n").encode()
+    stage(warehouse, raw, "tax/to_khai_202408.csv", 0, monkeypatch)
+    ((batch, url, loaded),) = query(
+        warehouse, "SELECT b.batch_id, o.object_url, b.rows_loaded FROM audit.load_batch AS b"
+                   " JOIN audit.landed_object AS o USING (batch_id)"
+                   " WHERE b.batch_id = (SELECT max(batch_id) FROM audit.load_batch)")
+    lineage = [(url, "tax/to_khai_202408.csv", loaded)]
+    leaves = [leaf for (leaf,) in query(
+        warehouse, "SELECT relid::regclass::text FROM pg_partition_tree(%s::regclass)"
+                   " WHERE isleaf ORDER BY 1", (f"core_batch.tax_declaration_{batch:08d}_staged",))]
+    assert len(leaves) == 2
+    assert query(warehouse, "SELECT attrelid::regclass::text, attname, atthasmissing,"
+                            " (attmissingval::text::text[])[1], atthasdef FROM pg_attribute"
+                            " WHERE attrelid = ANY(%s::regclass[])"
+                            " AND attname IN ('source_object', 'source_file') ORDER BY 1, 2",
+                 (leaves,)) == [(leaf, column, True, value, False) for leaf in leaves
+                                for column, value in (("source_file", lineage[0][1]),
+                                                      ("source_object", url))]
+    read = ("SELECT source_object, source_file, count(*) FROM {} WHERE batch_id = %s"
+            " GROUP BY 1, 2")
+    assert query(warehouse, read.format("staging.tax_declarations"), (batch,)) == lineage
+    assert pipeline.merge_into_core(FEED.name, batch)
+    try:
+        assert query(warehouse, read.format("core.tax_declaration"), (batch,)) == lineage
+        for view in ("core.tax_declaration_latest", "core.tax_declaration_unmatched"):
+            assert query(warehouse, read.format(view), (batch,))[0][:2] == lineage[0][:2]
+    finally:
+        query(warehouse, "DELETE FROM core.tax_declaration WHERE batch_id = %s", (batch,))
+
+
+def test_a_bulk_batch_staged_again_drops_its_partition_whole(warehouse, landing, monkeypatch):
+    """Its rows are not deleted one by one before their partition is dropped (a row trigger that
+    refuses any deletion is dropped with it), and the batch is staged as the first time."""
+    raw = ("\n".join([HEADER, *EDGE_ROWS]) + "\n").encode()
+    first = stage(warehouse, raw, "tax/to_khai_202407.csv", 0, monkeypatch)
+    (batch,) = query(warehouse, "SELECT max(batch_id) FROM audit.load_batch")[0]
+    query(warehouse, "CREATE FUNCTION public.refuse_to_delete() RETURNS trigger LANGUAGE plpgsql"
+                     " AS $$ BEGIN RAISE EXCEPTION 'a staged row deleted'; END $$")
+    try:
+        for leaf in ("latest", "history"):
+            query(warehouse, f"CREATE TRIGGER refuse_to_delete BEFORE DELETE ON"
+                             f" core_batch.tax_declaration_{batch:08d}_staged_{leaf}"
+                             " FOR EACH ROW EXECUTE FUNCTION public.refuse_to_delete()")
+        pipeline.validate_and_stage(FEED.name, batch)
+    finally:
+        query(warehouse, "DROP FUNCTION public.refuse_to_delete() CASCADE")
+    assert query(warehouse, "SELECT status, rows_in, rows_loaded, rows_quarantined"
+                            " FROM audit.load_batch WHERE batch_id = %s", (batch,)) == first["counts"]
+
+
 # --- line ends and row lengths: read the same, or rejected the same (never a crash) ----------
 
 ROW_LIMIT = 128 * 1024   # limits.CSV_LINE_CHARS, as `make demo` runs it
@@ -291,3 +357,27 @@ def test_the_reader_takes_larger_temp_buffers_only_where_the_session_allows(loca
                 assert cur.fetchone() == (expected, 2)
         finally:
             conn.close()
+
+
+def test_the_raw_rows_are_analysed_from_a_small_sample_leaving_the_sessions_target(local_server):
+    """The COPYed rows' statistics come from a small sample (their columns' own target), and the
+    session keeps the target it had set for whatever it analyses later (a RESET would return it
+    to the server's default)."""
+    raw = ("\n".join([HEADER, *EDGE_ROWS[:3]]) + "\n").encode()
+    conn = psycopg2.connect(local_server.uri("postgres"))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET default_statistics_target = 42")
+            stream = io.BytesIO(raw)
+            columns, encoding = bulk._read_header(stream, parser, "tax/raw.csv")
+            bulk._copy_raw(cur, stream, columns, parser, encoding, "tax/raw.csv")
+            cur.execute("SELECT current_setting('default_statistics_target')")
+            assert cur.fetchone() == ("42",)
+            cur.execute("SELECT DISTINCT attstattarget FROM pg_attribute"
+                        " WHERE attrelid = 'pg_temp.bulk_raw'::regclass AND attnum > 0")
+            assert cur.fetchall() == [(10,)]
+            cur.execute("SELECT count(*) FROM pg_stats WHERE tablename = 'bulk_raw'")
+            assert cur.fetchone()[0] == len(columns) + 1
+    finally:
+        conn.rollback()
+        conn.close()

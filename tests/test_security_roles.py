@@ -304,6 +304,8 @@ def test_the_local_stack_gives_the_dags_their_own_login(tmp_path):
     "ALTER TABLE core.tax_declaration DETACH PARTITION core_batch.tax_declaration_00000001",
     "CREATE TABLE core.tax_declaration_99 PARTITION OF core.tax_declaration FOR VALUES IN (99)",
     "SELECT core.tax_declaration_create_partition(99, 'made_by_the_loader')",
+    "SELECT core.tax_declaration_create_partition(99, 'made_by_the_loader', false)",
+    "ALTER TABLE staging.tax_declarations_typed ADD COLUMN x int",
     "SELECT core.tax_declaration_check_batch(1, ARRAY['staged'])",
 ])
 def test_the_loader_cannot_change_reference_data_the_ledger_or_the_schema(province, statement):
@@ -427,7 +429,8 @@ def test_the_members_upkeep_functions_run_as_their_owner_for_the_loader_alone(pr
 # --- the partition DDL the loader may have done for it (migration 0070) --------------------
 
 PARTITION_FUNCTIONS = ("tax_declaration_unstage_batch", "tax_declaration_open_batch",
-                       "tax_declaration_attach_batch", "tax_declaration_drop_batch")
+                       "tax_declaration_close_batch", "tax_declaration_attach_batch",
+                       "tax_declaration_drop_batch")
 
 
 def test_the_partition_functions_run_as_their_owner_with_a_fixed_search_path(province):
@@ -479,11 +482,17 @@ def test_the_partition_functions_touch_their_own_tables_whatever_the_callers_sea
             cur.execute(sql.SQL("CREATE TEMP TABLE {} (x int); CREATE TEMP TABLE tax_declarations"
                                 " (x int); SET search_path = pg_temp, core, staging").format(
                 sql.Identifier(staged)))
+            cur.execute("INSERT INTO audit.landed_object (batch_id, seq, object_url, sha256,"
+                        " size_bytes) VALUES (%s, 1, 'file:///landed/to_khai_202401.csv', '0', 0)",
+                        (batch,))
+            parent = ("SELECT n.nspname FROM pg_inherits AS i JOIN pg_class AS c"
+                      " ON c.oid = i.inhrelid JOIN pg_namespace AS n ON n.oid = c.relnamespace"
+                      " WHERE i.inhparent = %s::regclass AND c.relname = %s")
             cur.execute("SELECT core.tax_declaration_open_batch(%s)", (batch,))
-            cur.execute("SELECT n.nspname FROM pg_inherits AS i JOIN pg_class AS c"
-                        " ON c.oid = i.inhrelid JOIN pg_namespace AS n ON n.oid = c.relnamespace"
-                        " WHERE i.inhparent = 'staging.tax_declarations'::regclass"
-                        " AND c.relname = %s", (staged,))
+            cur.execute(parent, ("staging.tax_declarations_typed", staged))
+            assert cur.fetchall() == [("core_batch",)]
+            cur.execute("SELECT core.tax_declaration_close_batch(%s)", (batch,))
+            cur.execute(parent, ("staging.tax_declarations", staged))
             assert cur.fetchall() == [("core_batch",)]
             cur.execute("SELECT core.tax_declaration_drop_batch(%s)", (batch,))
             cur.execute(sql.SQL("SELECT count(*) FROM pg_temp.{}").format(sql.Identifier(staged)))

@@ -143,7 +143,7 @@ def stage_file(cur, feed, parser, batch_id: int, url: str, zone) -> BulkResult:
         _copy_raw(cur, stream, columns, parser, encoding, url)
     messages = {f"m_{column}": message for column, message in parser.PARSE_MESSAGES.items()}
     critical = sum(1 << r.bit for r in rules if r.severity == "critical")
-    staging = {"batch_id": batch_id, "source_object": url, "critical": critical}
+    staging = {"batch_id": batch_id, "critical": critical}
     loaded = _type_check_and_stage(cur, feed, rules, messages, staging)
     rows_in, tallies = _tallies(cur, rules, loaded, critical)
     if rows_in == 0:   # rejected: the caller's transaction, rolled back, takes the staging along
@@ -309,11 +309,14 @@ def _copy_raw(cur, stream, columns: list[str], parser, encoding: str, url: str) 
         _copy_raw(cur, stream, columns, parser, real, url)
         return
     # Statistics for the typing query's plan (a temp table has none until analysed), from a
-    # sample of 3,000 rows (the default, 30,000, cost 0.3 s at 10^6 rows: the plans are the
-    # same), and room for its per-distinct-value hash tables (tens of thousands of taxpayers).
-    cur.execute("SET LOCAL default_statistics_target = 10")
+    # sample of 3,000 rows (300 × its columns' target of 10; the default, 30,000, cost 0.3 s at
+    # 10^6 rows: the plans are the same) — set on the table's columns, so that the session's own
+    # target stays as it was for the tables analysed later — and room for its per-distinct-value
+    # hash tables (tens of thousands of taxpayers).
+    cur.execute(sql.SQL("ALTER TABLE pg_temp.bulk_raw {}").format(sql.SQL(", ").join(
+        sql.SQL("ALTER COLUMN {} SET STATISTICS 10").format(sql.Identifier(c))
+        for c in ("source_row", *columns))))
     cur.execute("ANALYZE pg_temp.bulk_raw")
-    cur.execute("RESET default_statistics_target")
     cur.execute("SET LOCAL work_mem = '64MB'")
 
 
@@ -330,7 +333,8 @@ def _type_check_and_stage(cur, feed, rules: list[CompiledRule], messages: dict,
     staged. The typed rows (the feed's `bulk/<feed>.sql`, plus `unexpected`, a bit per
     expectation the row fails, NULL for rows that did not convert: the suite never sees those,
     as in the Python path) are the common table expression `bulk_typed` of the feed's staging
-    INSERT (`bulk/<feed>_stage.sql`, after `bulk/<feed>_open.sql`): written once, where they are
+    INSERT (`bulk/<feed>_stage.sql`, between `bulk/<feed>_open.sql` and `bulk/<feed>_close.sql`,
+    which sets what the batch's rows share once for all of them): written once, where they are
     staged. The same statement keeps the few rows failing any rule or not converted
     (pg_temp.bulk_flagged: the quarantine's rows, the tallies' samples and verdicts).
     The feed's distinct values are typed first (bulk/<feed>_values.sql), and the rules over their
@@ -357,6 +361,7 @@ def _type_check_and_stage(cur, feed, rules: list[CompiledRule], messages: dict,
         {**messages, **staging})
     staged = cur.rowcount
     cur.execute("RESET enable_nestloop; RESET enable_mergejoin; RESET enable_sort")
+    db.run_sql_file(cur, _companion_sql(feed, "close"), staging)
     cur.execute("ANALYZE pg_temp.bulk_flagged")
     return staged
 

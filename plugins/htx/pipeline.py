@@ -478,10 +478,12 @@ def _summed(tallies: list[dict]) -> dict:
 
 
 def _clear_batch_rows(cur, feed: Feed, batch_id: int) -> None:
+    # What the database staged goes first, whole (feed 2: the batch's partition is dropped), so
+    # that its rows are not deleted one by one just before (≈ 0.8 s at 10^6 rows).
+    bulk.unstage(cur, feed, batch_id)
     for table in (feed.staging_table, feed.quarantine_table):
         cur.execute(sql.SQL("DELETE FROM {} WHERE batch_id = %s").format(db.qualified(table)),
                     (batch_id,))
-    bulk.unstage(cur, feed, batch_id)
     cur.execute("DELETE FROM audit.validation_result WHERE batch_id = %s", (batch_id,))
 
 
