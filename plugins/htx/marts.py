@@ -102,9 +102,9 @@ def refresh(dag_run_id: str | None = None, dsn: str | None = None,
     with db.transaction(dsn) as conn, conn.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(hashtext('mart refresh'))")
         _prepare(cur)
-        with marts_incremental.refreshing(cur, incremental) as scope:
-            for model in sorted(MARTS_SQL_DIR.glob("*.sql")):
-                db.run_sql_file(cur, model)
+        models = sorted(MARTS_SQL_DIR.glob("*.sql"))
+        with marts_incremental.refreshing(cur, incremental, models) as scope:
+            marts_incremental.run_models(cur, scope)
             for check in CHECKS:
                 _run_check(cur, check)
         cur.execute("SELECT count(*) FROM mart.reporting_period")
@@ -113,11 +113,14 @@ def refresh(dag_run_id: str | None = None, dsn: str | None = None,
         (rows,) = cur.fetchone()
         stale = freshness.stale_feeds(cur)  # built anyway; readers see which feeds lag
         cur.execute("INSERT INTO mart.refresh_log (periods, indicator_rows, dag_run_id,"
-                    " stale_feeds) VALUES (%s, %s, %s, %s)", (periods, rows, dag_run_id, stale))
+                    " stale_feeds, data_from) SELECT %s, %s, %s, %s, first_day FROM data_span",
+                    (periods, rows, dag_run_id, stale))
     log.info("marts refreshed: %d periods (%s), %d indicator rows; late feeds: %s", periods,
              marts_incremental.describe(scope), rows, ", ".join(stale) or "none")
     return {"periods": periods, "indicator_rows": rows, "stale_feeds": stale,
-            "periods_recomputed": scope.periods}
+            "periods_recomputed": scope.periods, "member_rows_deleted": scope.members_deleted,
+            "models_run": [path.name for path, recomputed_from in scope.models.items()
+                           if recomputed_from is not None]}
 
 
 def needs_refresh(run_type: str, dsn: str | None = None) -> bool:
