@@ -98,8 +98,7 @@ def refreshing(cur, incremental: bool, model_files: list[Path]):
     else:
         log.info("marts refresh: every model recomputed (%s)", whole)
         scope = Scope(True, date.min, models=dict.fromkeys(model_files, date.min))
-    _keep_rows(cur, scope)
-    _delete_recomputed(cur, scope)
+    _delete_recomputed(cur, scope, _keep_rows(cur, scope))
     # Every period reported, recomputed or not (the estimates' basis reads it: 001_*.sql).
     cur.execute("CREATE TEMPORARY TABLE all_period ON COMMIT DROP AS"
                 " SELECT * FROM mart.reporting_period")
@@ -194,46 +193,64 @@ def _scope(periods: list[tuple[date, bool]], changes: list[tuple],
         path: models[path] if path in models else refresh_from for path in model_files})
 
 
-def _keep_rows(cur, scope: Scope) -> None:
+def _keep_rows(cur, scope: Scope) -> dict[date, list[str]]:
     """kept_indicator: the indicators whose model recomputes fewer periods than the refresh (or
     none): their rows of the periods ending before kept_before are kept. Every other row of
-    the periods recomputed is written again."""
+    the periods recomputed is written again. Returns the kept indicators by kept_before."""
     cur.execute("CREATE TEMPORARY TABLE kept_indicator (indicator_code text PRIMARY KEY,"
                 " kept_before date NOT NULL) ON COMMIT DROP")
+    kept: dict[date, list[str]] = {}
     if scope.full or scope.refresh_from is None:
-        return
-    kept = [(code, recomputed_from or date.max)
-            for path, recomputed_from in scope.models.items()
-            for code in marts_models.MODELS[path.name].indicators
-            if (recomputed_from or date.max) > scope.refresh_from]
-    if kept:
+        return kept
+    for path, recomputed_from in scope.models.items():
+        before = recomputed_from or date.max
+        if before > scope.refresh_from:
+            kept.setdefault(before, []).extend(marts_models.MODELS[path.name].indicators)
+    rows = [(code, before) for before, codes in kept.items() for code in codes]
+    if rows:
         cur.execute("INSERT INTO kept_indicator SELECT * FROM unnest(%s::text[], %s::date[])",
-                    ([code for code, _ in kept], [before for _, before in kept]))
+                    ([code for code, _ in rows], [before for _, before in rows]))
         cur.execute("ANALYZE kept_indicator")
+    return kept
 
 
-def _delete_recomputed(cur, scope: Scope) -> None:
-    """The marts' rows the models write again, and those of the periods no longer reported
-    (one period at a time: the members' BRIN index finds each)."""
+def _delete_recomputed(cur, scope: Scope, kept: dict[date, list[str]]) -> None:
+    """The marts' rows the models write again — from refresh_from every indicator's but the
+    kept ones', and theirs from where their model starts — and those of the periods no longer
+    reported (one period at a time). Each a bound the planner sees, read through the members'
+    BRIN index: it estimates a scan of the whole table cheaper (the index lists the periods of
+    each indicator, not the table's order), but a period's rows lie in few of its ranges."""
     cur.execute("SELECT period_start, period_end FROM previous_period EXCEPT"
                 " SELECT period_start, period_end FROM mart.reporting_period")
     gone = cur.fetchall()
+    every_code = [code for codes in kept.values() for code in codes]
+    cur.execute("SET LOCAL enable_seqscan = off")
     for name in PERIOD_TABLES:
-        table = sql.SQL(name)
+        table, deleted = sql.SQL(name), 0
         if scope.full:
             cur.execute(sql.SQL("DELETE FROM {}").format(table))
+            deleted += cur.rowcount
         else:
             for period_start, period_end in gone:
                 cur.execute(sql.SQL("DELETE FROM {} WHERE period_end = %s AND period_start = %s")
                             .format(table), (period_end, period_start))
+                deleted += cur.rowcount
             if scope.refresh_from is not None:
-                cur.execute(sql.SQL(
-                    "DELETE FROM {} AS t WHERE period_end >= %s AND NOT EXISTS"
-                    " (SELECT FROM kept_indicator AS k WHERE k.indicator_code = t.indicator_code"
-                    "  AND t.period_end < k.kept_before)").format(table), (scope.refresh_from,))
+                cur.execute(sql.SQL("DELETE FROM {} WHERE period_end >= %s"
+                                    " AND indicator_code <> ALL (%s::text[])").format(table),
+                            (scope.refresh_from, every_code))
+                deleted += cur.rowcount
+            for before, codes in kept.items():
+                if before == date.max:   # their models do not run
+                    continue
+                cur.execute(sql.SQL("DELETE FROM {} WHERE period_end >= %s"
+                                    " AND indicator_code = ANY (%s::text[])").format(table),
+                            (before, codes))
+                deleted += cur.rowcount
         if name == MEMBERS_TABLE:
-            scope.members_deleted = cur.rowcount
-        log.info("marts refresh: %d rows of %s deleted", cur.rowcount, name)
+            scope.members_deleted = deleted
+        log.info("marts refresh: %d rows of %s deleted", deleted, name)
+    cur.execute("SET LOCAL enable_seqscan TO DEFAULT")
 
 
 def describe(scope: Scope) -> str:
