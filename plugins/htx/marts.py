@@ -1,6 +1,7 @@
 """Refresh the plan's indicator marts: the reporting periods (include/sql/marts/periods/), then
 every model of include/sql/marts/, in name order, in one transaction, so readers see either the
-previous complete set or the new one, never a mix.
+previous complete set or the new one, never a mix. After feed runs, only the models whose sources
+changed, for the periods the changes reach (htx.marts_incremental, htx.marts_models).
 
 Each model (100–500) writes the entities behind its indicators (mart.plan_indicator_members);
 one generic step (700–800) derives their counts, sums and means as the indicator catalogue
