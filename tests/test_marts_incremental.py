@@ -93,9 +93,27 @@ def marts_now(dsn) -> dict:
                                     " ORDER BY 1, 2, 3, 4, 5")}
 
 
-def refreshed_as_a_full_rebuild(dsn) -> dict:
-    """Refresh incrementally, then fully: the same marts. What the incremental refresh did."""
+# The registry's rows of the periods a tax file changes, each with its physical version: equal
+# before and after a refresh that kept them (not deleted and written again).
+REGISTRY_ROWS = ("SELECT indicator_code, breakdown, period_end, {}, xmin::text, ctid::text FROM {}"
+                 " WHERE indicator_code IN ('HTX_TOTAL', 'HTX_MEMBERS', 'THT_TOTAL', 'HTX_NEW')"
+                 " AND period_end BETWEEN %s AND %s ORDER BY 1, 2, 3, 4")
+
+
+def registry_rows(dsn, first_end: str, last_end: str) -> dict:
+    return {table: query(dsn, REGISTRY_ROWS.format(column, table), (first_end, last_end))
+            for table, column in (("mart.plan_indicator_members", "entity_code"),
+                                  ("mart.plan_indicator", "value"))}
+
+
+def refreshed_as_a_full_rebuild(dsn, kept: tuple[str, str] | None = None) -> dict:
+    """Refresh incrementally, then fully: the same marts. What the incremental refresh did.
+    `kept`: the first and last period end whose registry rows it must keep as they were."""
+    before = registry_rows(dsn, *kept) if kept else None
     done = marts.refresh(incremental=True)
+    if kept:
+        after = registry_rows(dsn, *kept)
+        assert after == before and after["mart.plan_indicator_members"]
     incremental = marts_now(dsn)
     marts.refresh()
     full = marts_now(dsn)
@@ -138,10 +156,18 @@ def test_incremental_refreshes_equal_a_full_rebuild(warehouse, landing, province
 
     # September's file: August's declarations and amendments of June (Lần nộp 1). The periods
     # ending from June are recomputed (September's is new), no earlier one.
+    # Only the tax models recompute June to August (the registry's rows kept as they were);
+    # every model computes September.
     deliver(landing, "to_khai_202409.csv", tax_file(
         rng, date(2024, 9, 1), (filers, ["08/2024"], 0), (filers[:40], ["06/2024"], 1)))
-    done = refreshed_as_a_full_rebuild(warehouse)
+    (tax_members,) = query(warehouse, "SELECT count(*) FROM mart.plan_indicator_members"
+                                      " WHERE period_end >= '2024-06-30' AND indicator_code IN"
+                                      " ('HTX_TAX_ACTIVE', 'HTX_NOT_ACTIVE', 'HTX_AVG_REVENUE',"
+                                      " 'HTX_AVG_PROFIT')")[0]
+    done = refreshed_as_a_full_rebuild(warehouse, kept=("2024-06-30", "2024-08-31"))
     assert (done["periods"], done["periods_recomputed"]) == (29, 4)
+    assert done["member_rows_deleted"] == tax_members > 0
+    assert "100_registry.sql" in done["models_run"]
     assert marts_now(warehouse)["values"] != before["values"]
 
     # March's file sent again, corrected: half the filers, no CIT for 2023 — which it held
@@ -192,7 +218,7 @@ def test_national_data_refreshed_incrementally_equal_a_full_rebuild(warehouse, l
 
     deliver(landing, "to_khai_202412.csv",
             national_data.month_file(tmp_path, registry, seed=5).read_bytes())
-    done = refreshed_as_a_full_rebuild(warehouse)
+    done = refreshed_as_a_full_rebuild(warehouse, kept=("2024-10-31", "2024-11-30"))
     assert done["periods_recomputed"] == 3        # October to December 2024 (December new)
     assert done["periods"] > done["periods_recomputed"]
     # Their year-end estimates come from 2023's same months and full year, published and not
@@ -204,10 +230,18 @@ def test_national_data_refreshed_incrementally_equal_a_full_rebuild(warehouse, l
     operating = next(item for item in registry.items
                      if item["entity_type"] == "HTX" and item["status"] == "dang_hoat_dong"
                      and item["registered_on"] < "2019-01-01")
+    # The registry's change reaches the tax indicators too (of HTX_TOTAL's cooperatives, who
+    # filed and who did not): the tax models are recomputed with the registry's.
+    tax_counts = ("SELECT period_end, sum(value) FROM mart.plan_indicator WHERE indicator_code"
+                  " IN ('HTX_TAX_ACTIVE', 'HTX_NOT_ACTIVE') GROUP BY 1 ORDER BY 1")
+    counted = dict(query(warehouse, tax_counts))
     pull(server, dict(operating, status="da_giai_the", status_since="2019-03-01",
                       updated_at="2024-12-21T10:00:00+07:00"))   # after the last pull
     done = refreshed_as_a_full_rebuild(warehouse)
     assert 3 < done["periods_recomputed"] < done["periods"]
+    assert {"100_registry.sql", "200_htx_tax.sql"} <= set(done["models_run"])
+    recounted = dict(query(warehouse, tax_counts))
+    assert recounted[date(2024, 11, 30)] == counted[date(2024, 11, 30)] - 1
 
     # A server crash empties the members and the mark of the refresh that wrote them, both
     # unlogged (migration 0160), not the values: the next refresh, though nothing was merged,

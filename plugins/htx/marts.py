@@ -1,16 +1,17 @@
 """Refresh the plan's indicator marts: the reporting periods (include/sql/marts/periods/), then
 every model of include/sql/marts/, in name order, in one transaction, so readers see either the
-previous complete set or the new one, never a mix.
+previous complete set or the new one, never a mix. After feed runs, only the models whose sources
+changed, for the periods the changes reach (htx.marts_incremental, htx.marts_models).
 
 Each model (100–500) writes the entities behind its indicators (mart.plan_indicator_members);
 then their upkeep (MEMBERS_UPKEEP) runs, and one generic step (700–800) derives their counts,
 sums and means as the indicator catalogue declares (core.ref_indicator, seen as
 mart.indicator_aggregation), then shares (810), year-end estimates (850) and targets (900)
 follow. The members are unlogged (migration 0160): a refresh finding them lost in a crash
-recomputes every period, even when asked for an incremental one. Before it commits, the refresh runs its checks
-(include/sql/marts/checks/): every such value is the aggregate of its members, and every
-`locality=` breakdown lists the units of the map in force and adds up to its total. A break fails
-the refresh, which leaves the previous marts in place.
+recomputes every period, even when asked for an incremental one. Before it commits, the refresh
+runs its checks (include/sql/marts/checks/): every such value is the aggregate of its members,
+and every `locality=` breakdown lists the units of the map in force and adds up to its total. A
+break fails the refresh, which leaves the previous marts in place.
 
 `HTX_REPORTING_YEARS` (environment; default 10, at least 2) bounds the reporting periods: the
 latest two years with data month by month, earlier years of that many years' window as full
@@ -110,11 +111,9 @@ def refresh(dag_run_id: str | None = None, dsn: str | None = None,
         cur.execute("SELECT pg_advisory_xact_lock(hashtext('mart refresh'))")
         _prepare(cur)
         incremental = incremental and _members_intact(cur)
-        with marts_incremental.refreshing(cur, incremental) as scope:
-            for model in sorted(MARTS_SQL_DIR.glob("*.sql")):
-                if model == MEMBER_TOTALS:
-                    db.run_sql_file(cur, MEMBERS_UPKEEP)
-                db.run_sql_file(cur, model)
+        models = sorted(MARTS_SQL_DIR.glob("*.sql"))
+        with marts_incremental.refreshing(cur, incremental, models) as scope:
+            marts_incremental.run_models(cur, scope, before={MEMBER_TOTALS: MEMBERS_UPKEEP})
             for check in CHECKS:
                 _run_check(cur, check)
         cur.execute("SELECT count(*) FROM mart.reporting_period")
@@ -123,11 +122,14 @@ def refresh(dag_run_id: str | None = None, dsn: str | None = None,
         (rows,) = cur.fetchone()
         stale = freshness.stale_feeds(cur)  # built anyway; readers see which feeds lag
         cur.execute("INSERT INTO mart.refresh_log (periods, indicator_rows, dag_run_id,"
-                    " stale_feeds) VALUES (%s, %s, %s, %s)", (periods, rows, dag_run_id, stale))
+                    " stale_feeds, data_from) SELECT %s, %s, %s, %s, first_day FROM data_span",
+                    (periods, rows, dag_run_id, stale))
     log.info("marts refreshed: %d periods (%s), %d indicator rows; late feeds: %s", periods,
              marts_incremental.describe(scope), rows, ", ".join(stale) or "none")
     return {"periods": periods, "indicator_rows": rows, "stale_feeds": stale,
-            "periods_recomputed": scope.periods}
+            "periods_recomputed": scope.periods, "member_rows_deleted": scope.members_deleted,
+            "models_run": [path.name for path, recomputed_from in scope.models.items()
+                           if recomputed_from is not None]}
 
 
 def _members_intact(cur) -> bool:

@@ -3,9 +3,10 @@
 -- of members (count), the sum of their contributions (sum), their mean, or their mean weighted
 -- by `weight` (weighted_mean). The values are derived from it (800_values_from_members.sql), and
 -- the refresh's check (checks/values_are_aggregates_of_members.sql) holds the final values
--- against it. One pass over the members of the periods this refresh recomputes (all, or the
--- latest: htx.marts_incremental), read in parallel, whatever their number; the refresh has
--- summarized and analyzed them before (include/sql/marts/upkeep/members_written.sql).
+-- against it. One pass over the members this refresh recomputes (all, or those of the models
+-- and periods the changes since the last refresh reach: htx.marts_incremental; the others are
+-- kept, kept_indicator), read in parallel, whatever their number; the refresh has summarized
+-- and analyzed them before (include/sql/marts/upkeep/members_written.sql).
 
 CREATE TEMPORARY TABLE member_totals ON COMMIT DROP AS
 WITH grouped AS (
@@ -30,4 +31,8 @@ SELECT g.*,
            WHEN 'weighted_mean' THEN g.weighted_total / nullif(g.weights, 0)
        END AS aggregate
 FROM grouped AS g
-LEFT JOIN mart.indicator_aggregation AS a USING (indicator_code);
+LEFT JOIN mart.indicator_aggregation AS a USING (indicator_code)
+-- the groups recomputed: not kept (after grouping: the members' scan stays parallel, which a
+-- temporary table in it would prevent)
+WHERE NOT EXISTS (SELECT FROM kept_indicator AS k
+                  WHERE k.indicator_code = g.indicator_code AND g.period_end < k.kept_before);

@@ -12,7 +12,8 @@
 -- estimate_basis_value (the registry model's, by the same definition). The estimated indicators
 -- are counts and sums (a constraint of core.ref_indicator), so a group without members there is
 -- 0; a previous year before the first year with data is missing. Other breakdowns (locality=)
--- and indicators get none. Nothing is rounded.
+-- and indicators get none. Nothing is rounded. Values this refresh keeps (kept_indicator,
+-- htx.marts_incremental) keep their estimates: nothing they are made of changed.
 WITH previous AS (
     SELECT indicator_code, breakdown, period_start, period_end, value FROM mart.plan_indicator
     UNION ALL
@@ -37,6 +38,8 @@ WITH previous AS (
      AND full_year.period_end = b.previous_full_end
     WHERE c.year_end_estimate IS NOT NULL
       AND (i.breakdown = '' OR i.breakdown LIKE 'sector=%')
+      AND NOT EXISTS (SELECT FROM kept_indicator AS k   -- values recomputed: not kept
+                      WHERE k.indicator_code = i.indicator_code AND i.period_end < k.kept_before)
 )
 UPDATE mart.plan_indicator AS i
 SET estimate_full_year = CASE e.year_end_estimate

@@ -4,9 +4,10 @@
 -- exactly the units of the map in force at the period end (period_map, 010_registry_as_of.sql)
 -- and khong_xac_dinh, every member of the total is a member of exactly one of them (and no one
 -- else is), its values add up to the total, and so do the counts of its members on both maps
--- (mart.locality_across_reform). `expected` is the total. Only the periods this refresh
--- recomputed (htx.refresh_from, htx.marts_incremental): period_map holds only theirs, and the
--- others were checked when they were computed.
+-- (mart.locality_across_reform). `expected` is the total. Only the rows this refresh
+-- recomputed (the periods from htx.refresh_from, less the indicators' rows it kept:
+-- kept_indicator, htx.marts_incremental): period_map holds only those periods, and the others
+-- were checked when they were computed.
 WITH total AS (
     SELECT t.indicator_code, t.period_start, t.period_end, t.value, m.map_version,
            m.locality_level
@@ -15,6 +16,8 @@ WITH total AS (
       ON c.indicator_code = t.indicator_code AND 'locality' = ANY (c.breakdown_keys)
     JOIN period_map AS m USING (period_start, period_end)
     WHERE t.breakdown = '' AND t.period_end >= (SELECT current_setting('htx.refresh_from')::date)
+      AND NOT EXISTS (SELECT FROM kept_indicator AS k
+                      WHERE k.indicator_code = t.indicator_code AND t.period_end < k.kept_before)
 ), due AS (           -- every unit of the map in force, and khong_xac_dinh
     SELECT t.indicator_code, 'locality=' || u.unit_code AS breakdown, t.period_start,
            t.period_end
@@ -24,9 +27,11 @@ WITH total AS (
     SELECT indicator_code, 'locality=khong_xac_dinh', period_start, period_end FROM total
 ), reported AS (
     SELECT indicator_code, breakdown, period_start, period_end, value
-    FROM mart.plan_indicator
+    FROM mart.plan_indicator AS v
     WHERE breakdown LIKE 'locality=%'
       AND period_end >= (SELECT current_setting('htx.refresh_from')::date)
+      AND NOT EXISTS (SELECT FROM kept_indicator AS k
+                      WHERE k.indicator_code = v.indicator_code AND v.period_end < k.kept_before)
 ), listed AS (
     SELECT indicator_code, breakdown, period_start, period_end, r.value,
            d.indicator_code IS NOT NULL AS is_due, r.indicator_code IS NOT NULL AS is_reported
@@ -48,8 +53,10 @@ WITH total AS (
     GROUP BY m.indicator_code, m.period_start, m.period_end, m.entity_code
 ), misplaced AS (
     SELECT indicator_code, period_start, period_end, count(*) AS entities
-    FROM placed
-    WHERE in_total <> 1 OR in_localities <> 1
+    FROM placed AS p
+    WHERE (in_total <> 1 OR in_localities <> 1)
+      AND NOT EXISTS (SELECT FROM kept_indicator AS k   -- after grouping: a parallel scan
+                      WHERE k.indicator_code = p.indicator_code AND p.period_end < k.kept_before)
     GROUP BY indicator_code, period_start, period_end
 ), added_up AS (
     SELECT t.indicator_code, t.period_start, t.period_end, t.value,

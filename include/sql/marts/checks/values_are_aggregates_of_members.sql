@@ -7,8 +7,11 @@
 WITH compared AS (
     SELECT indicator_code, breakdown, period_start, period_end, i.value, a.aggregation,
            t.members, t.total, t.weighted, t.least_weight, t.aggregate
-    FROM (SELECT * FROM mart.plan_indicator   -- the periods this refresh recomputed
-          WHERE period_end >= (SELECT current_setting('htx.refresh_from')::date)) AS i
+    FROM (SELECT * FROM mart.plan_indicator AS v   -- the values this refresh recomputed
+          WHERE period_end >= (SELECT current_setting('htx.refresh_from')::date)
+            AND NOT EXISTS (SELECT FROM kept_indicator AS k
+                            WHERE k.indicator_code = v.indicator_code
+                              AND v.period_end < k.kept_before)) AS i
     FULL JOIN member_totals AS t USING (indicator_code, breakdown, period_start, period_end)
     LEFT JOIN mart.indicator_aggregation AS a USING (indicator_code)
 )
