@@ -227,6 +227,8 @@ def _delete_recomputed(cur, scope: Scope, kept: dict[date, list[str]]) -> None:
                 " SELECT period_start, period_end FROM mart.reporting_period")
     gone = cur.fetchall()
     every_code = [code for codes in kept.values() for code in codes]
+    cur.execute("SELECT current_setting('enable_seqscan')")
+    (seqscan,) = cur.fetchone()   # put back as it was, not to the server default
     cur.execute("SET LOCAL enable_seqscan = off")
     for name in PERIOD_TABLES:
         table, deleted = sql.SQL(name), 0
@@ -253,7 +255,7 @@ def _delete_recomputed(cur, scope: Scope, kept: dict[date, list[str]]) -> None:
         if name == MEMBERS_TABLE:
             scope.members_deleted = deleted
         log.info("marts refresh: %d rows of %s deleted", deleted, name)
-    cur.execute("SET LOCAL enable_seqscan TO DEFAULT")
+    cur.execute("SELECT set_config('enable_seqscan', %s, true)", (seqscan,))
 
 
 def describe(scope: Scope) -> str:
