@@ -381,3 +381,23 @@ def test_the_raw_rows_are_analysed_from_a_small_sample_leaving_the_sessions_targ
     finally:
         conn.rollback()
         conn.close()
+
+
+def test_the_planner_settings_of_the_staging_are_put_back_as_the_session_had_them(local_server):
+    """The staging statement's planner settings (db.local_settings) last for it only: the session
+    gets back what it had set, not the server's defaults (a RESET), also after its commit."""
+    conn = psycopg2.connect(local_server.uri("postgres"))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET enable_sort = off")
+            shown = "SELECT current_setting('enable_sort'), current_setting('enable_nestloop')"
+            with db.local_settings(cur, enable_sort="on", enable_nestloop="off"):
+                cur.execute(shown)
+                assert cur.fetchone() == ("on", "off")
+            cur.execute(shown)
+            assert cur.fetchone() == ("off", "on")
+            conn.commit()
+            cur.execute(shown)
+            assert cur.fetchone() == ("off", "on")
+    finally:
+        conn.close()

@@ -350,17 +350,15 @@ def _type_check_and_stage(cur, feed, rules: list[CompiledRule], messages: dict,
     cur.execute(sql.SQL("CREATE TEMP TABLE bulk_flagged ON COMMIT DROP AS {} WITH NO DATA").format(
         typed), messages)
     db.run_sql_file(cur, _companion_sql(feed, "open"), staging)
-    cur.execute("SET LOCAL enable_nestloop = off; SET LOCAL enable_mergejoin = off;"
-                " SET LOCAL enable_sort = off")
-    cur.execute(sql.SQL(
-        "WITH bulk_typed AS MATERIALIZED ({typed}),"
-        " flagged AS (INSERT INTO pg_temp.bulk_flagged"
-        "             SELECT * FROM bulk_typed WHERE unexpected IS DISTINCT FROM 0)\n"
-        "{stage}").format(
-        typed=typed, stage=sql.SQL(_companion_sql(feed, "stage").read_text(encoding="utf-8"))),
-        {**messages, **staging})
-    staged = cur.rowcount
-    cur.execute("RESET enable_nestloop; RESET enable_mergejoin; RESET enable_sort")
+    with db.local_settings(cur, enable_nestloop="off", enable_mergejoin="off", enable_sort="off"):
+        cur.execute(sql.SQL(
+            "WITH bulk_typed AS MATERIALIZED ({typed}),"
+            " flagged AS (INSERT INTO pg_temp.bulk_flagged"
+            "             SELECT * FROM bulk_typed WHERE unexpected IS DISTINCT FROM 0)\n"
+            "{stage}").format(
+            typed=typed, stage=sql.SQL(_companion_sql(feed, "stage").read_text(encoding="utf-8"))),
+            {**messages, **staging})
+        staged = cur.rowcount
     db.run_sql_file(cur, _companion_sql(feed, "close"), staging)
     cur.execute("ANALYZE pg_temp.bulk_flagged")
     return staged

@@ -65,6 +65,25 @@ def transaction(dsn: str | None = None, role: str | None = LOADER_ROLE) -> Itera
         conn.close()
 
 
+@contextmanager
+def local_settings(cur, **settings: str) -> Iterator[None]:
+    """`settings` in force for the statements inside (this transaction only), then put back as
+    the session had them: `RESET` would give the server's defaults instead, and keep them after
+    the transaction. A statement failing inside aborts the transaction, which undoes them."""
+    names = list(settings)
+    cur.execute("SELECT array_agg(current_setting(name) ORDER BY at)"
+                " FROM unnest(%s::text[]) WITH ORDINALITY AS s (name, at)", (names,))
+    (before,) = cur.fetchone()
+    _set_local(cur, names, [str(v) for v in settings.values()])
+    yield
+    _set_local(cur, names, before)
+
+
+def _set_local(cur, names: list[str], values: list[str]) -> None:
+    cur.execute("SELECT set_config(name, value, true) FROM unnest(%s::text[], %s::text[])"
+                " AS s (name, value)", (names, values))
+
+
 def read_sql(relative: str) -> str:
     return (SQL_DIR / relative).read_text(encoding="utf-8")
 
