@@ -129,14 +129,15 @@ FROM registry_member
 WHERE published AND NOT of_operating;
 
 -- The estimates' unpublished periods: the value of each estimated indicator (a count or a sum,
--- core.ref_indicator), by the same members — nothing read when there are none (mostly, after a
--- feed run).
+-- core.ref_indicator), by the same members, for the total and sector= breakdowns the estimates
+-- have (850_year_end_estimates.sql; the locality= branches skipped when planned) — nothing read
+-- when there are none (mostly, after a feed run).
 INSERT INTO estimate_basis_value (indicator_code, breakdown, period_start, period_end, value)
 SELECT m.indicator_code, m.breakdown, m.period_start, m.period_end,
        CASE c.aggregation WHEN 'count' THEN count(*) WHEN 'sum' THEN sum(m.contribution) END
 FROM registry_member AS m
 JOIN core.ref_indicator AS c USING (indicator_code)
-WHERE NOT m.published AND c.year_end_estimate IS NOT NULL
+WHERE NOT m.published AND NOT m.of_locality AND c.year_end_estimate IS NOT NULL
   AND EXISTS (SELECT FROM basis_period)
 GROUP BY m.indicator_code, m.breakdown, m.period_start, m.period_end, c.aggregation;
 
