@@ -21,7 +21,7 @@ def test_the_committed_dictionary_is_what_a_fresh_warehouse_gives(warehouse):
     committed = dictionary.DOC_PATH.read_text(encoding="utf-8")
     assert dictionary.render(dictionary.read_catalogue(warehouse)) == committed, (
         "docs/data_dictionary.md is out of date: run `python -m htx dictionary`")
-    assert "`mart.plan_indicator_members` (table)" in committed
+    assert "`mart.plan_indicator_members` (view)" in committed
 
 
 def test_the_command_writes_the_dictionary(warehouse, tmp_path, capsys):

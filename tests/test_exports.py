@@ -180,6 +180,61 @@ def test_for_the_seed_period_every_traced_indicator_lists_its_entities(province)
     assert codes - set(COUNTS + SUMS + MEANS + WEIGHTED_MEANS) == UNTRACED
 
 
+# The registry's members of a period worked out from the registration states themselves, one row
+# per indicator as the catalogue defines them (../shared/indicators.md): each HTX, LHHTX and THT
+# operating as of the period end — its state then (valid_from ≤ end < valid_to) registered by
+# then and not dissolved — counted in its type's total (HTX_TOTAL and THT_TOTAL by locality too:
+# its unit of the map in force, khong_xac_dinh for none) and sector, and summed into its type's
+# charter capital (trieu_dong) and members.
+REGISTRY_MEMBERS_FROM_STATES = """
+    WITH state AS (
+        SELECT s.entity_type, s.entity_code, s.charter_capital_vnd, s.members,
+               CASE s.entity_type WHEN 'HTX' THEN d.plan_sector WHEN 'LHHTX' THEN d.lhhtx_group
+                                  ELSE d.tht_group END AS sector,
+               coalesce(CASE (SELECT m.locality_level FROM core.ref_admin_map AS m
+                              WHERE coalesce(m.valid_from, '-infinity') <= %(end)s
+                                AND %(end)s <= coalesce(m.valid_to, 'infinity'))
+                        WHEN 'district' THEN s.old_district_code
+                        WHEN 'commune' THEN s.new_unit_code END, 'khong_xac_dinh') AS locality
+        FROM core.registration_state AS s
+        LEFT JOIN core.ref_vsic_division AS d ON d.division = left(s.main_vsic, 2)::smallint
+        WHERE s.valid_from <= %(end)s AND (s.valid_to IS NULL OR s.valid_to > %(end)s)
+          AND s.registered_on <= %(end)s AND s.status <> 'da_giai_the')
+    SELECT entity_type || '_TOTAL', '', entity_code, 1::numeric FROM state
+    UNION ALL
+    SELECT entity_type || '_TOTAL', 'locality=' || locality, entity_code, 1 FROM state
+    WHERE entity_type IN ('HTX', 'THT')
+    UNION ALL
+    SELECT CASE entity_type WHEN 'HTX' THEN 'HTX_BY_SECTOR' ELSE entity_type || '_TOTAL' END,
+           'sector=' || sector, entity_code, 1 FROM state WHERE sector IS NOT NULL
+    UNION ALL
+    SELECT entity_type || '_CHARTER_CAPITAL', '', entity_code, charter_capital_vnd / 1e6
+    FROM state WHERE entity_type <> 'THT' AND charter_capital_vnd IS NOT NULL
+    UNION ALL
+    SELECT CASE entity_type WHEN 'LHHTX' THEN 'LHHTX_MEMBER_COOPS' ELSE entity_type || '_MEMBERS'
+           END, '', entity_code, members FROM state WHERE members IS NOT NULL
+    ORDER BY 1, 2, 3"""
+REGISTRY_PER_ENTITY = ["HTX_TOTAL", "HTX_BY_SECTOR", "HTX_CHARTER_CAPITAL", "HTX_MEMBERS",
+                       "LHHTX_TOTAL", "LHHTX_CHARTER_CAPITAL", "LHHTX_MEMBER_COOPS", "THT_TOTAL",
+                       "THT_MEMBERS"]
+
+
+@pytest.mark.parametrize("period", [(PERIOD_START, PERIOD_END),
+                                    (date(2025, 1, 1), date(2025, 9, 30))])
+def test_the_registry_members_listed_are_the_registration_states_as_of_the_period_end(
+        province, period):
+    """mart.plan_indicator_members lists the registry's per-entity rows (stored once per period ×
+    entity, migration 0190) as the rows of each indicator, on both maps."""
+    dsn, _ = province
+    listed = query(dsn, "SELECT indicator_code, breakdown, entity_code, contribution"
+                        " FROM mart.plan_indicator_members WHERE period_start = %s"
+                        " AND period_end = %s AND indicator_code = ANY (%s) ORDER BY 1, 2, 3",
+                   (*period, REGISTRY_PER_ENTITY))
+    expected = query(dsn, REGISTRY_MEMBERS_FROM_STATES, {"end": period[1]})
+    assert {code for code, *_ in expected} == set(REGISTRY_PER_ENTITY)
+    assert listed == expected
+
+
 # --- exports: what gets written where ---------------------------------------------------------
 
 def test_the_marts_dag_exports_the_newest_periods(province):

@@ -205,7 +205,7 @@ PERIOD = "period 01/01/2025–31/08/2025"
      f"a unit of the map in force at the period end is not reported: THT_TOTAL, breakdown"
      f" 'locality=khong_xac_dinh', {PERIOD}"),
     ("650_loses_a_member.sql",
-     "DELETE FROM mart.plan_indicator_members WHERE breakdown = 'locality=khong_xac_dinh'"
+     "DELETE FROM mart.plan_indicator_member_rows WHERE breakdown = 'locality=khong_xac_dinh'"
      f" AND indicator_code = 'HTX_NEW' AND period_end = '2025-08-31'",
      f"the locality breakdown does not add up to the total: HTX_NEW, breakdown 'locality=*',"
      f" {PERIOD} (value 0, the total is 1)"),
@@ -218,9 +218,8 @@ PERIOD = "period 01/01/2025–31/08/2025"
      "members of the total not in exactly one locality, or of a locality not in the total:"
      f" HTX_TOTAL, breakdown 'locality=*', {PERIOD}"),
     ("650_names_an_old_district.sql",
-     "UPDATE mart.plan_indicator_members SET breakdown = 'locality=193'"
-     " WHERE indicator_code = 'HTX_TOTAL' AND breakdown = 'locality=06652'"
-     " AND period_end = '2025-08-31'",
+     "UPDATE mart.registry_member_period SET locality = '193'"
+     " WHERE entity_type = 'HTX' AND locality = '06652' AND period_end = '2025-08-31'",
      "a locality outside the map in force at the period end is reported: HTX_TOTAL, breakdown"
      f" 'locality=193', {PERIOD}"),
     ("150_forgets_the_old_districts.sql",

@@ -94,16 +94,25 @@ def marts_now(dsn) -> dict:
 
 
 # The registry's rows of the periods a tax file changes, each with its physical version: equal
-# before and after a refresh that kept them (not deleted and written again).
-REGISTRY_ROWS = ("SELECT indicator_code, breakdown, period_end, {}, xmin::text, ctid::text FROM {}"
-                 " WHERE indicator_code IN ('HTX_TOTAL', 'HTX_MEMBERS', 'THT_TOTAL', 'HTX_NEW')"
-                 " AND period_end BETWEEN %s AND %s ORDER BY 1, 2, 3, 4")
+# before and after a refresh that kept them (not deleted and written again) — as stored: its
+# member rows, its operating entities once per period (migration 0190), its values.
+REGISTRY_CODES = "('HTX_TOTAL', 'HTX_MEMBERS', 'THT_TOTAL', 'HTX_NEW')"
+REGISTRY_ROWS = {
+    "mart.plan_indicator_member_rows":
+        "SELECT indicator_code, breakdown, period_end, entity_code, xmin::text, ctid::text"
+        " FROM mart.plan_indicator_member_rows WHERE indicator_code IN " + REGISTRY_CODES,
+    "mart.registry_member_period":
+        "SELECT entity_type, period_end, entity_code, xmin::text, ctid::text"
+        " FROM mart.registry_member_period WHERE entity_type IN ('HTX', 'THT')",
+    "mart.plan_indicator":
+        "SELECT indicator_code, breakdown, period_end, value, xmin::text, ctid::text"
+        " FROM mart.plan_indicator WHERE indicator_code IN " + REGISTRY_CODES}
 
 
 def registry_rows(dsn, first_end: str, last_end: str) -> dict:
-    return {table: query(dsn, REGISTRY_ROWS.format(column, table), (first_end, last_end))
-            for table, column in (("mart.plan_indicator_members", "entity_code"),
-                                  ("mart.plan_indicator", "value"))}
+    return {table: query(dsn, rows + " AND period_end BETWEEN %s AND %s ORDER BY 1, 2, 3, 4",
+                         (first_end, last_end))
+            for table, rows in REGISTRY_ROWS.items()}
 
 
 def refreshed_as_a_full_rebuild(dsn, kept: tuple[str, str] | None = None) -> dict:
@@ -113,7 +122,7 @@ def refreshed_as_a_full_rebuild(dsn, kept: tuple[str, str] | None = None) -> dic
     done = marts.refresh(incremental=True)
     if kept:
         after = registry_rows(dsn, *kept)
-        assert after == before and after["mart.plan_indicator_members"]
+        assert after == before and after["mart.registry_member_period"]
     incremental = marts_now(dsn)
     marts.refresh()
     full = marts_now(dsn)
@@ -243,10 +252,11 @@ def test_national_data_refreshed_incrementally_equal_a_full_rebuild(warehouse, l
     recounted = dict(query(warehouse, tax_counts))
     assert recounted[date(2024, 11, 30)] == counted[date(2024, 11, 30)] - 1
 
-    # A server crash empties the members and the mark of the refresh that wrote them, both
-    # unlogged (migration 0160), not the values: the next refresh, though nothing was merged,
-    # recomputes every period, says why, and leaves what a full rebuild does.
-    query(warehouse, "TRUNCATE mart.plan_indicator_members, audit.marts_members_intact")
+    # A server crash empties the members and the mark of the refresh that wrote them, all
+    # unlogged (migrations 0160, 0190), not the values: the next refresh, though nothing was
+    # merged, recomputes every period, says why, and leaves what a full rebuild does.
+    query(warehouse, "TRUNCATE mart.plan_indicator_member_rows, mart.registry_member_period,"
+                     " audit.marts_members_intact")
     with caplog.at_level(logging.WARNING, logger="htx.marts"):
         done = refreshed_as_a_full_rebuild(warehouse)
     assert done["periods_recomputed"] == done["periods"]

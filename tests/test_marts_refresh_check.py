@@ -35,8 +35,9 @@ def refreshed(warehouse):
      f"members are listed for a value that does not exist: HTX_TOTAL, breakdown '', {SEPTEMBER}"
      " (value none, members give 2)"),
     ("650_counts_one_twice.sql",
-     "UPDATE mart.plan_indicator_members SET contribution = 2 WHERE indicator_code = 'HTX_TOTAL'"
-     f" AND breakdown = '' AND period_end = '2024-09-30' AND entity_code = '{H1}'",
+     "INSERT INTO mart.plan_indicator_members (indicator_code, breakdown, period_start,"
+     " period_end, entity_code, contribution) VALUES ('HTX_TOTAL', '', '2024-01-01',"
+     f" '2024-09-30', '{H1}', 2)",
      f"the counted members do not contribute 1 each: HTX_TOTAL, breakdown '', {SEPTEMBER}"),
     ("650_traces_a_share.sql",
      "INSERT INTO mart.plan_indicator_members (indicator_code, breakdown, period_start,"

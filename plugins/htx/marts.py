@@ -3,11 +3,13 @@ every model of include/sql/marts/, in name order, in one transaction, so readers
 previous complete set or the new one, never a mix. After feed runs, only the models whose sources
 changed, for the periods the changes reach (htx.marts_incremental, htx.marts_models).
 
-Each model (100–500) writes the entities behind its indicators (mart.plan_indicator_members);
+Each model (100–500) writes the entities behind its indicators (mart.plan_indicator_members, a
+view of the member rows and of the registry's members stored once per period × entity:
+migration 0190);
 then their upkeep (MEMBERS_UPKEEP) runs, and one generic step (700–800) derives their counts,
 sums and means as the indicator catalogue declares (core.ref_indicator, seen as
 mart.indicator_aggregation), then shares (810), year-end estimates (850) and targets (900)
-follow. The members are unlogged (migration 0160): a refresh finding them lost in a crash
+follow. The members are unlogged (migrations 0160, 0190): a refresh finding them lost in a crash
 recomputes every period, even when asked for an incremental one. Before it commits, the refresh
 runs its checks (include/sql/marts/checks/): every such value is the aggregate of its members,
 and every `locality=` breakdown lists the units of the map in force and adds up to its total. A
@@ -44,7 +46,7 @@ REFRESH_WORK_MEM = "256MB"
 # planner drops a branch whose conditions contradict the query's instead of scanning its table
 # for nothing (the server default, `partition`, does that for partitions only).
 REFRESH_CONSTRAINT_EXCLUSION = "on"
-# Upkeep of mart.plan_indicator_members, run once every model writing members has run, before the
+# Upkeep of the members' tables, run once every model writing members has run, before the
 # first reading them back (MEMBER_TOTALS): their index summarized, their statistics, and the mark
 # that they are whole (audit.marts_members_intact, migration 0160).
 MEMBERS_UPKEEP = MARTS_SQL_DIR / "upkeep" / "members_written.sql"
@@ -133,15 +135,15 @@ def refresh(dag_run_id: str | None = None, dsn: str | None = None,
 
 
 def _members_intact(cur) -> bool:
-    """Whether mart.plan_indicator_members holds what the last refresh wrote: it is unlogged
-    (migration 0160), so a server crash empties it — and the mark of its last refresh with it —
-    while mart.plan_indicator keeps the values taken from it. Then every period is recomputed."""
+    """Whether the members hold what the last refresh wrote: their tables are unlogged
+    (migrations 0160, 0190), so a server crash empties them — and the mark of their last refresh —
+    while mart.plan_indicator keeps the values taken from them. Then every period is recomputed."""
     cur.execute("SELECT EXISTS (SELECT FROM audit.marts_members_intact)"
                 " OR NOT EXISTS (SELECT FROM mart.plan_indicator)")
     (intact,) = cur.fetchone()
     if not intact:
-        log.warning("members of the marts lost (mart.plan_indicator_members is unlogged: emptied"
-                    " by a server crash, or restored from a base backup): every period"
+        log.warning("members of the marts lost (their tables are unlogged: emptied by a server"
+                    " crash or a migration, or restored from a base backup): every period"
                     " recomputed")
     return intact
 

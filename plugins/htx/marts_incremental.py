@@ -43,9 +43,11 @@ log = logging.getLogger(__name__)
 
 # Which periods are reported, run by `refreshing` before the models (include/sql/marts/*.sql).
 PERIODS_MODEL = MARTS_SQL_DIR / "periods" / "reporting_period.sql"
-# The marts' tables with a row per period: the models only insert into them; a refresh deletes
-# the rows it recomputes (every one, in full) and those of periods no longer reported.
-MEMBERS_TABLE = "mart.plan_indicator_members"
+# The marts' tables with a row per indicator and period: the models only insert into them; a
+# refresh deletes the rows it recomputes (every one, in full) and those of periods no longer
+# reported. The members are stored as rows (MEMBERS_TABLE, read through the view
+# mart.plan_indicator_members) and in tables of one model's (marts_models.Model.tables).
+MEMBERS_TABLE = "mart.plan_indicator_member_rows"
 PERIOD_TABLES = ("mart.plan_indicator", MEMBERS_TABLE, "mart.locality_across_reform")
 
 
@@ -231,31 +233,48 @@ def _delete_recomputed(cur, scope: Scope, kept: dict[date, list[str]]) -> None:
     (seqscan,) = cur.fetchone()   # put back as it was, not to the server default
     cur.execute("SET LOCAL enable_seqscan = off")
     for name in PERIOD_TABLES:
-        table, deleted = sql.SQL(name), 0
-        if scope.full:
-            cur.execute(sql.SQL("DELETE FROM {}").format(table))
+        table = sql.SQL(name)
+        deleted = _delete_all_or_gone(cur, table, scope.full, gone)
+        if not scope.full and scope.refresh_from is not None:
+            cur.execute(sql.SQL("DELETE FROM {} WHERE period_end >= %s"
+                                " AND indicator_code <> ALL (%s::text[])").format(table),
+                        (scope.refresh_from, every_code))
             deleted += cur.rowcount
-        else:
-            for period_start, period_end in gone:
-                cur.execute(sql.SQL("DELETE FROM {} WHERE period_end = %s AND period_start = %s")
-                            .format(table), (period_end, period_start))
-                deleted += cur.rowcount
-            if scope.refresh_from is not None:
-                cur.execute(sql.SQL("DELETE FROM {} WHERE period_end >= %s"
-                                    " AND indicator_code <> ALL (%s::text[])").format(table),
-                            (scope.refresh_from, every_code))
-                deleted += cur.rowcount
-            for before, codes in kept.items():
-                if before == date.max:   # their models do not run
-                    continue
-                cur.execute(sql.SQL("DELETE FROM {} WHERE period_end >= %s"
-                                    " AND indicator_code = ANY (%s::text[])").format(table),
-                            (before, codes))
-                deleted += cur.rowcount
+        for before, codes in kept.items():   # none in a full refresh
+            if before == date.max:   # their models do not run
+                continue
+            cur.execute(sql.SQL("DELETE FROM {} WHERE period_end >= %s"
+                                " AND indicator_code = ANY (%s::text[])").format(table),
+                        (before, codes))
+            deleted += cur.rowcount
         if name == MEMBERS_TABLE:
-            scope.members_deleted = deleted
+            scope.members_deleted += deleted
         log.info("marts refresh: %d rows of %s deleted", deleted, name)
+    for path, recomputed_from in scope.models.items():
+        for name in marts_models.MODELS.get(path.name, marts_models.Model()).tables:
+            # every row the model's: from the first period it recomputes (None: it does not run)
+            table = sql.SQL(name)
+            deleted = _delete_all_or_gone(cur, table, scope.full, gone)
+            if not scope.full and recomputed_from is not None:
+                cur.execute(sql.SQL("DELETE FROM {} WHERE period_end >= %s").format(table),
+                            (recomputed_from,))
+                deleted += cur.rowcount
+            scope.members_deleted += deleted
+            log.info("marts refresh: %d rows of %s deleted", deleted, name)
     cur.execute("SELECT set_config('enable_seqscan', %s, true)", (seqscan,))
+
+
+def _delete_all_or_gone(cur, table: sql.Composable, full: bool, gone: list[tuple]) -> int:
+    """Every row of the table in a full refresh; else those of the periods no longer reported."""
+    if full:
+        cur.execute(sql.SQL("DELETE FROM {}").format(table))
+        return cur.rowcount
+    deleted = 0
+    for period_start, period_end in gone:
+        cur.execute(sql.SQL("DELETE FROM {} WHERE period_end = %s AND period_start = %s")
+                    .format(table), (period_end, period_start))
+        deleted += cur.rowcount
+    return deleted
 
 
 def describe(scope: Scope) -> str:

@@ -11,6 +11,8 @@ totals, values, shares, estimates, targets): it runs for every period the refres
 reads or writes only the rows the others recomputed. `indicators`: the indicators whose rows it
 writes (mart.plan_indicator_members, mart.plan_indicator, mart.locality_across_reform); each
 indicator of the catalogue (include/reference/indicators.csv) is written by exactly one model.
+`tables`: the tables with a row per period that it alone writes, every row of them its
+indicators' (the registry's members per entity, mart.registry_member_period).
 tests/test_marts_models.py holds every model file, feed and indicator to this declaration; a
 model file missing here makes every refresh rebuild every period.
 """
@@ -30,10 +32,11 @@ class Model:
     reads: frozenset[str] = frozenset()
     indicators: tuple[str, ...] = ()
     every_period: bool = False
+    tables: tuple[str, ...] = ()
 
 
-def reads(*feeds: str, indicators: tuple[str, ...] = ()) -> Model:
-    return Model(frozenset(feeds), indicators)
+def reads(*feeds: str, indicators: tuple[str, ...] = (), tables: tuple[str, ...] = ()) -> Model:
+    return Model(frozenset(feeds), indicators, tables=tables)
 
 
 EVERY_PERIOD = Model(every_period=True)
@@ -47,7 +50,7 @@ MODELS: dict[str, Model] = {
     "100_registry.sql": reads(REGISTRY, indicators=(
         "HTX_TOTAL", "HTX_BY_SECTOR", "HTX_CHARTER_CAPITAL", "HTX_MEMBERS", "HTX_NEW",
         "HTX_DISSOLVED", "LHHTX_TOTAL", "LHHTX_CHARTER_CAPITAL", "LHHTX_MEMBER_COOPS",
-        "THT_TOTAL", "THT_MEMBERS")),
+        "THT_TOTAL", "THT_MEMBERS"), tables=("mart.registry_member_period",)),
     "200_htx_tax.sql": reads(TAX, REGISTRY, indicators=(
         "HTX_TAX_ACTIVE", "HTX_NOT_ACTIVE", "HTX_AVG_REVENUE", "HTX_AVG_PROFIT")),
     "300_lending.sql": reads(LENDING, indicators=(

@@ -40,17 +40,31 @@ WITH total AS (
 ), placed AS (         -- each entity: in the total, and in how many localities
     -- The indicators and the first period end are values (subqueries run once), not a join and
     -- a per-row setting: the scan of the members filters them itself, through the BRIN index
-    -- (summarized by 700_member_totals.sql), instead of sorting millions of rows to join three
-    -- indicators or parsing the setting once per row.
-    SELECT m.indicator_code, m.period_start, m.period_end, m.entity_code,
-           count(*) FILTER (WHERE m.breakdown = '') AS in_total,
-           count(*) FILTER (WHERE m.breakdown LIKE 'locality=%') AS in_localities
-    FROM mart.plan_indicator_members AS m
-    WHERE m.indicator_code = ANY (ARRAY(SELECT indicator_code FROM core.ref_indicator
+    -- (summarized by members_written.sql), instead of sorting millions of rows to join three
+    -- indicators or parsing the setting once per row. The members as they are stored: the
+    -- member rows, and each registry entity (mart.registry_member_period) once in its type's
+    -- total and, with a locality, once in its locality.
+    SELECT indicator_code, period_start, period_end, entity_code,
+           sum(in_total) AS in_total, sum(in_localities) AS in_localities
+    FROM (
+        SELECT m.indicator_code, m.period_start, m.period_end, m.entity_code,
+               (m.breakdown = '')::int AS in_total,
+               (m.breakdown LIKE 'locality=%')::int AS in_localities
+        FROM mart.plan_indicator_member_rows AS m
+        WHERE m.indicator_code = ANY (ARRAY(SELECT indicator_code FROM core.ref_indicator
+                                            WHERE 'locality' = ANY (breakdown_keys)))
+          AND (m.breakdown = '' OR m.breakdown LIKE 'locality=%')
+          AND m.period_end >= (SELECT current_setting('htx.refresh_from')::date)
+        UNION ALL
+        SELECT i.total_code, r.period_start, r.period_end, r.entity_code, 1,
+               (r.locality IS NOT NULL)::int
+        FROM mart.registry_member_period AS r
+        JOIN mart.registry_indicator AS i USING (entity_type)
+        WHERE i.total_code = ANY (ARRAY(SELECT indicator_code FROM core.ref_indicator
                                         WHERE 'locality' = ANY (breakdown_keys)))
-      AND (m.breakdown = '' OR m.breakdown LIKE 'locality=%')
-      AND m.period_end >= (SELECT current_setting('htx.refresh_from')::date)
-    GROUP BY m.indicator_code, m.period_start, m.period_end, m.entity_code
+          AND r.period_end >= (SELECT current_setting('htx.refresh_from')::date)
+    ) AS m
+    GROUP BY indicator_code, period_start, period_end, entity_code
 ), misplaced AS (
     SELECT indicator_code, period_start, period_end, count(*) AS entities
     FROM placed AS p
