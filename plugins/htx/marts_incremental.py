@@ -228,10 +228,15 @@ def _delete_recomputed(cur, scope: Scope, kept: dict[date, list[str]]) -> None:
     cur.execute("SELECT period_start, period_end FROM previous_period EXCEPT"
                 " SELECT period_start, period_end FROM mart.reporting_period")
     gone = cur.fetchall()
+    with db.local_settings(cur, enable_seqscan="off"):
+        _delete_indicator_rows(cur, scope, kept, gone)
+        _delete_model_rows(cur, scope, gone)
+
+
+def _delete_indicator_rows(cur, scope: Scope, kept: dict[date, list[str]],
+                           gone: list[tuple]) -> None:
+    """The rows of every indicator's table (PERIOD_TABLES) the models write again."""
     every_code = [code for codes in kept.values() for code in codes]
-    cur.execute("SELECT current_setting('enable_seqscan')")
-    (seqscan,) = cur.fetchone()   # put back as it was, not to the server default
-    cur.execute("SET LOCAL enable_seqscan = off")
     for name in PERIOD_TABLES:
         table = sql.SQL(name)
         deleted = _delete_all_or_gone(cur, table, scope.full, gone)
@@ -250,6 +255,10 @@ def _delete_recomputed(cur, scope: Scope, kept: dict[date, list[str]]) -> None:
         if name == MEMBERS_TABLE:
             scope.members_deleted += deleted
         log.info("marts refresh: %d rows of %s deleted", deleted, name)
+
+
+def _delete_model_rows(cur, scope: Scope, gone: list[tuple]) -> None:
+    """The rows of the tables a model writes alone (marts_models.Model.tables) it writes again."""
     for path, recomputed_from in scope.models.items():
         for name in marts_models.MODELS.get(path.name, marts_models.Model()).tables:
             # every row the model's: from the first period it recomputes (None: it does not run)
@@ -261,7 +270,6 @@ def _delete_recomputed(cur, scope: Scope, kept: dict[date, list[str]]) -> None:
                 deleted += cur.rowcount
             scope.members_deleted += deleted
             log.info("marts refresh: %d rows of %s deleted", deleted, name)
-    cur.execute("SELECT set_config('enable_seqscan', %s, true)", (seqscan,))
 
 
 def _delete_all_or_gone(cur, table: sql.Composable, full: bool, gone: list[tuple]) -> int:
