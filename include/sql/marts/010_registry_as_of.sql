@@ -55,6 +55,15 @@ JOIN state AS s
   ON s.valid_from <= p.period_end
  AND (s.valid_to IS NULL OR s.valid_to > p.period_end);
 
+-- registry_as_of's operating cooperatives (entity_type HTX, is_operating) as spans of days, for
+-- joins by cooperative rather than by period × entity (020_tax_as_of.sql): an HTX counts as of D
+-- exactly when D lies in one of its spans [operating_from, valid_to) — the state holding on D,
+-- registered by D and not dissolved.
+CREATE TEMPORARY VIEW htx_operating_span AS
+SELECT entity_code, greatest(valid_from, registered_on) AS operating_from, valid_to
+FROM core.registration_state
+WHERE entity_type = 'HTX' AND status <> 'da_giai_the';
+
 -- The published periods: a temporary table shared by the registry, tax and annual models of this
 -- refresh. It is written in period order, then entity type, so the member rows the models copy
 -- from it reach mart.plan_indicator_members grouped by indicator and period (what its BRIN index
