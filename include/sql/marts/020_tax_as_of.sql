@@ -106,5 +106,7 @@ JOIN operating AS o
  AND o.operating_from <= y.period_end AND (o.valid_to IS NULL OR o.valid_to > y.period_end)
 ORDER BY y.period_end;
 
-ANALYZE tax_active;
-ANALYZE tax_cit;
+-- The tax model's anti-join (200_htx_tax.sql) hashes tax_active, and so keeps the registry's
+-- period order, only when the planner knows the codes' spread; no other statistic is read
+-- (tax_cit is only copied), and the full ANALYZE of both cost ≈ 0.4 s of (f).
+ANALYZE tax_active (parent_code);
