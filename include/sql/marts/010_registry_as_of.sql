@@ -6,6 +6,9 @@ SELECT v.entity_type, d.division, v.sector
 FROM core.ref_vsic_division AS d
 CROSS JOIN LATERAL (VALUES ('HTX', d.plan_sector), ('LHHTX', d.lhhtx_group), ('THT', d.tht_group))
     AS v (entity_type, sector);
+-- Counted, so that each registry state meets its sector through a hash of these few hundred rows
+-- (estimated at 860 unanalyzed, they were merge-joined: every state sorted by type and division).
+ANALYZE type_sector;
 
 -- The administrative map in force at the end of each period (core.ref_admin_map: the 13
 -- district-level units until 30/06/2025, the 54 commune-level units from 01/07/2025), whose units
