@@ -61,7 +61,7 @@ JOIN state AS s
 -- registry_as_of's operating cooperatives (entity_type HTX, is_operating) as spans of days, for
 -- joins by cooperative rather than by period × entity (020_tax_as_of.sql): an HTX counts as of D
 -- exactly when D lies in one of its spans [operating_from, valid_to) — the state holding on D,
--- registered by D and not dissolved.
+-- registered by D and not dissolved (the rules above: change them together).
 CREATE TEMPORARY VIEW htx_operating_span AS
 SELECT entity_code, greatest(valid_from, registered_on) AS operating_from, valid_to
 FROM core.registration_state

@@ -5,9 +5,9 @@
 --   tax_cit    — per period and cooperative of HTX_TOTAL: its 03/TNDN for the last full
 --                calendar year that has ended by the end of the period, and its profit.
 -- Declarations count in their latest version: core.tax_declaration_latest, the one place that
--- rule is written (rows the tax merge flags per batch: read once per form, never sorted). A
--- branch's declarations (NNNNNNNNNN-NNN) count for its parent; codes unknown to the registry,
--- and taxpayers not in HTX_TOTAL as of the period end, never count.
+-- rule is written (rows the tax merge flags per batch, read once per form). A branch's
+-- declarations (NNNNNNNNNN-NNN) count for its parent; codes unknown to the registry, and
+-- taxpayers not in HTX_TOTAL as of the period end, never count.
 
 -- The batches whose declarations can count in the periods this refresh computes (a refresh after
 -- feed runs: the latest ones only): a 01/GTGT counts in the periods of its tax period's year, a
@@ -39,7 +39,7 @@ WHERE periods_to >= (SELECT date_trunc('year', min(period_end)) - interval '1 ye
 --     010_registry_as_of.sql): a hash of their states, not of every HTX of every period.
 --   * Written period by period (the members' BRIN index): period_end names the period.
 CREATE TEMPORARY TABLE tax_active ON COMMIT DROP AS
-WITH month_period AS (   -- each month end of the periods' years: the first period ending on or after it
+WITH month_period AS (   -- each month end of the periods' years, and the first period holding it
     SELECT y.year_start, m.month_end, min(p.period_end) AS period_end
     FROM (SELECT DISTINCT period_start AS year_start FROM mart.reporting_period) AS y
     CROSS JOIN LATERAL (SELECT (y.year_start + make_interval(months => n))::date - 1
@@ -108,5 +108,6 @@ ORDER BY y.period_end;
 
 -- The tax model's anti-join (200_htx_tax.sql) hashes tax_active, and so keeps the registry's
 -- period order, only when the planner knows the codes' spread; no other statistic is read
--- (tax_cit is only copied), and the full ANALYZE of both cost ≈ 0.4 s of (f).
+-- (tax_cit is only copied), and a full ANALYZE of both took 0.2 s (after a monthly file) to
+-- 0.5 s (a full refresh) at 10⁶ declarations.
 ANALYZE tax_active (parent_code);
