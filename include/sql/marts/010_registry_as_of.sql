@@ -6,6 +6,9 @@ SELECT v.entity_type, d.division, v.sector
 FROM core.ref_vsic_division AS d
 CROSS JOIN LATERAL (VALUES ('HTX', d.plan_sector), ('LHHTX', d.lhhtx_group), ('THT', d.tht_group))
     AS v (entity_type, sector);
+-- Counted, so that each registry state meets its sector through a hash of these few hundred rows
+-- (estimated at 860 unanalyzed, they were merge-joined: every state sorted by type and division).
+ANALYZE type_sector;
 
 -- The administrative map in force at the end of each period (core.ref_admin_map: the 13
 -- district-level units until 30/06/2025, the 54 commune-level units from 01/07/2025), whose units
@@ -54,6 +57,15 @@ JOIN period_map AS m USING (period_start, period_end)
 JOIN state AS s
   ON s.valid_from <= p.period_end
  AND (s.valid_to IS NULL OR s.valid_to > p.period_end);
+
+-- registry_as_of's operating cooperatives (entity_type HTX, is_operating) as spans of days, for
+-- joins by cooperative rather than by period × entity (020_tax_as_of.sql): an HTX counts as of D
+-- exactly when D lies in one of its spans [operating_from, valid_to) — the state holding on D,
+-- registered by D and not dissolved (the rules above: change them together).
+CREATE TEMPORARY VIEW htx_operating_span AS
+SELECT entity_code, greatest(valid_from, registered_on) AS operating_from, valid_to
+FROM core.registration_state
+WHERE entity_type = 'HTX' AND status <> 'da_giai_the';
 
 -- The published periods: a temporary table shared by the registry, tax and annual models of this
 -- refresh. It is written in period order, then entity type, so the member rows the models copy
