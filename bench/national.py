@@ -144,12 +144,12 @@ def measure_size(server, rows: int, path: Path, month: Path, args: argparse.Name
         result["registry"] = run_ingest("registrations", landing, guard_mib)
         result["raw_copy_s"] = raw_copy_seconds(dsn, path)
         deliver(path, landing)
-        result["ingest"] = run_ingest("tax_declarations", landing, guard_mib)
+        result["ingest"] = loaded(run_ingest("tax_declarations", landing, guard_mib), path)
         result["peers"] = {peer: run_peer(peer, path, dsn, landing, guard_mib) for peer in peers}
         result["marts"] = refresh_marts(dsn)
         result["vacuum_s"] = vacuum(dsn)
         deliver(month, landing, "to_khai_202412.csv")
-        result["month"] = run_ingest("tax_declarations", landing, guard_mib)
+        result["month"] = loaded(run_ingest("tax_declarations", landing, guard_mib), month)
         result["marts_after_month"] = refresh_marts(dsn, incremental=True)
     finally:
         if args.keep_database:
@@ -202,7 +202,16 @@ def deliver(path: Path, landing: Path, name: str = "to_khai_202410.csv") -> None
     target = landing / "tax" / name
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)
-    os.link(path, target)
+    os.link(path.resolve(), target)   # the file itself when `path` is a symbolic link to it
+
+
+def loaded(ingest: dict, path: Path) -> dict:
+    """The tax ingest's result, when it loaded the file: a rejected delivery measured nothing,
+    and the run stops rather than report its seconds."""
+    if ingest.get("rejected"):
+        raise RuntimeError(f"tax file rejected by feed 2, nothing measured (batches"
+                           f" {ingest['rejected']}: audit.load_batch has the reason) — {path}")
+    return ingest
 
 
 def run_ingest(feed: str, landing: Path, guard_mib: int, must_succeed: bool = True) -> dict:

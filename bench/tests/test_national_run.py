@@ -6,6 +6,7 @@ section written with both sizes."""
 from __future__ import annotations
 
 import psycopg2
+import pytest
 
 import national
 from htx.dev import localpg
@@ -61,3 +62,24 @@ def test_two_sizes_measured_and_written_in_one_section(tmp_path, monkeypatch):
     assert "pandas `read_csv` + `to_sql`" in text and "`dlt` pipeline" in text
     assert "| 1,000,000 rows: (b) ≤ 5 × (a) | — | not measured in this run |" in text
     assert "Why (written by hand)" in text
+
+
+def test_a_tax_file_reached_through_a_symbolic_link_is_delivered_as_the_file_itself(tmp_path):
+    """The drop folder refuses links to elsewhere; a data file kept elsewhere and linked into
+    bench/data is delivered as itself (a hard link to it), not as the link."""
+    real = tmp_path / "kept" / "to_khai.csv"
+    real.parent.mkdir()
+    real.write_text("mst;ten\n")
+    linked = tmp_path / "to_khai_link.csv"
+    linked.symlink_to(real)
+    national.deliver(linked, tmp_path / "landing")
+    delivered = tmp_path / "landing" / "tax" / "to_khai_202410.csv"
+    assert not delivered.is_symlink() and delivered.stat().st_ino == real.stat().st_ino
+
+
+def test_a_rejected_tax_delivery_stops_the_run_instead_of_being_measured(tmp_path):
+    ingest = {"steps": {"validate + stage": 0.1}, "rejected": [2], "published": []}
+    with pytest.raises(RuntimeError, match=r"^tax file rejected by feed 2, nothing measured"):
+        national.loaded(ingest, tmp_path / "to_khai.csv")
+    accepted = {**ingest, "rejected": []}
+    assert national.loaded(accepted, tmp_path / "to_khai.csv") is accepted
