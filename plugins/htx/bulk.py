@@ -337,11 +337,13 @@ def _type_check_and_stage(cur, feed, rules: list[CompiledRule], messages: dict,
     which sets what the batch's rows share once for all of them): written once, where they are
     staged. The same statement keeps the few rows failing any rule or not converted
     (pg_temp.bulk_flagged: the quarantine's rows, the tallies' samples and verdicts).
-    The feed's distinct values are typed first (bulk/<feed>_values.sql), and the rules over their
-    columns checked once per value (_check_distinct_values); the typed rows join them by hashing
+    The feed's distinct values are collected by hashing (whatever the planner estimates) and typed
+    first (bulk/<feed>_values.sql), and the rules over their columns checked once per value
+    (_check_distinct_values); the typed rows join them by hashing
     and the staging groups them by hashing: the planner, which underestimates joins on several
     columns and cannot estimate `unexpected & critical = 0`, is held to it."""
-    db.run_sql_file(cur, _companion_sql(feed, "values"), messages)
+    with db.local_settings(cur, enable_sort="off"):   # its distinct values by hashing: see there
+        db.run_sql_file(cur, _companion_sql(feed, "values"), messages)
     row_rules = _check_distinct_values(cur, rules)
     typed = sql.SQL(
         "SELECT typed.*, CASE WHEN parse_failures IS NULL THEN distinct_unexpected | {} END"
