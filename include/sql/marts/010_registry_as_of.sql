@@ -68,9 +68,9 @@ FROM core.registration_state
 WHERE entity_type = 'HTX' AND status <> 'da_giai_the';
 
 -- The published periods: a temporary table shared by the registry, tax and annual models of this
--- refresh. It is written in period order, then entity type, so the member rows the models copy
--- from it reach mart.plan_indicator_members grouped by indicator and period (what its BRIN index
--- relies on).
+-- refresh. It is written in period order, then entity type, so the rows the models copy from it
+-- reach the members' tables (mart.registry_member_period, mart.plan_indicator_member_rows)
+-- grouped by period (what their BRIN indexes rely on).
 CREATE TEMPORARY TABLE registry_as_of_recomputed ON COMMIT DROP AS
 SELECT * FROM registry_at_period_end WHERE published
 ORDER BY period_end, period_start, entity_type;
