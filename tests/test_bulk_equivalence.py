@@ -68,6 +68,11 @@ EDGE_ROWS = [
     "5701001057;HTX 'quote' \\ back;01/GTGT;12/2024;0;15/01/2025;-1;;0",
 ]
 
+# Five versions of one declaration (Lần nộp, Ngày nộp): the latest is Lần nộp 2 filed on the 16th.
+REPEATS = [f"5701001057;HTX Hoa Mai;01/GTGT;09/2024;{rev};{day}/10/2024;{rev}.000;;0"
+           for rev, day in ((0, 15), (2, 16), (1, 20), (2, 16), (0, 25))]
+
+
 # Files the bulk reader hands to the Python parser (and why): blank lines or a short row make
 # COPY fail, a mid-field quote is read differently by the two CSV readers, a quoted line break
 # makes a row span lines (the Python parser measures such rows against the row-length limit),
@@ -216,9 +221,7 @@ def test_both_readers_merge_the_same_rows_and_the_same_latest_versions(warehouse
                                                                       monkeypatch):
     """The database reader flags each declaration's best version in the file as it stages it;
     the parser's rows get theirs in the merge: core ends the same either way."""
-    repeats = [f"5701001057;HTX Hoa Mai;01/GTGT;09/2024;{rev};{day}/10/2024;{rev}.000;;0"
-               for rev, day in ((0, 15), (2, 16), (1, 20), (2, 16), (0, 25))]
-    raw = ("\n".join([HEADER, *EDGE_ROWS, *repeats]) + "\n").encode()
+    raw = ("\n".join([HEADER, *EDGE_ROWS, *REPEATS]) + "\n").encode()
     merged = []
     for name, bulk_min_bytes in (("tax/to_khai_202410.csv", 1 << 62), ("tax/to_khai_202411.csv", 0)):
         stage(warehouse, raw, name, bulk_min_bytes, monkeypatch)
@@ -290,6 +293,80 @@ def test_a_bulk_batch_staged_again_drops_its_partition_whole(warehouse, landing,
         query(warehouse, "DROP FUNCTION public.refuse_to_delete() CASCADE")
     assert query(warehouse, "SELECT status, rows_in, rows_loaded, rows_quarantined"
                             " FROM audit.load_batch WHERE batch_id = %s", (batch,)) == first["counts"]
+
+
+# --- several sessions type one file (HTX_BULK_SESSIONS) -----------------------------------------
+
+def staged_latest(dsn: str) -> list:
+    return query(dsn, "SELECT source_row, is_latest FROM staging.tax_declarations"
+                      " WHERE batch_id = (SELECT max(batch_id) FROM audit.load_batch)"
+                      " ORDER BY source_row")
+
+
+def open_partitions(dsn: str) -> list:
+    return query(dsn, "SELECT relname FROM pg_class WHERE relnamespace = 'core_batch'::regnamespace"
+                      " AND relname ~ '_open_[0-9]+$' ORDER BY 1")
+
+
+@pytest.mark.parametrize("sessions", [1, 3])
+def test_the_sessions_share_a_files_rows_and_stage_the_same(sessions, warehouse, landing,
+                                                            monkeypatch):
+    """Each session reads the file and types the rows whose tax code hashes to it (all versions
+    of a declaration, so it chooses their latest among its own): one, two or three sessions leave
+    the same rows, latest flags, quarantine, counts and tallies, and every session typed some."""
+    raw = ("\n".join([HEADER, *EDGE_ROWS, *REPEATS]) + "\n").encode()
+    monkeypatch.setenv("HTX_BULK_SESSIONS", "2")
+    two = stage(warehouse, raw, "tax/to_khai_202406.csv", 0, monkeypatch)
+    two_latest = staged_latest(warehouse)
+    shares, real_stage = [], bulk._Share.stage
+
+    def watched_stage(share, cur, index):
+        shares.append((index, real_stage(share, cur, index)))
+        return shares[-1][1]
+
+    monkeypatch.setattr(bulk._Share, "stage", watched_stage)
+    monkeypatch.setenv("HTX_BULK_SESSIONS", str(sessions))
+    other = stage(warehouse, raw, "tax/to_khai_202406.csv", 0, monkeypatch)
+    assert other == two
+    assert staged_latest(warehouse) == two_latest
+    assert sorted(index for index, _ in shares) == list(range(sessions))
+    assert all(staged > 0 for _, staged in shares)
+    assert sum(staged for _, staged in shares) == two["counts"][0][2]
+    assert open_partitions(warehouse) == []
+
+
+def test_a_session_failing_stages_nothing_and_a_rerun_stages_the_file(warehouse, landing,
+                                                                      monkeypatch):
+    """A helper session's error fails the whole staging of a batch staged before (the others
+    cancelled): the batch stays as its earlier staging left it, though the failed helper's share
+    may have been committed in the open partition, which nothing reads; staging the batch again
+    drops that and stages the file whole."""
+    raw = ("\n".join([HEADER, *EDGE_ROWS]) + "\n").encode()
+    expected = stage(warehouse, raw, "tax/to_khai_202405.csv", 0, monkeypatch)
+    (batch,) = query(warehouse, "SELECT max(batch_id) FROM audit.load_batch")[0]
+    real_stage = bulk._Share.stage
+
+    def failing_stage(share, cur, index):
+        staged = real_stage(share, cur, index)
+        if index == 1:
+            cur.connection.commit()   # the worst case: its rows committed before it fails
+            raise psycopg2.OperationalError("the helper session lost its server")
+        return staged
+
+    monkeypatch.setattr(bulk._Share, "stage", failing_stage)
+    monkeypatch.setenv("HTX_BULK_SESSIONS", "2")
+    with pytest.raises(psycopg2.OperationalError, match="lost its server"):
+        pipeline.validate_and_stage(FEED.name, batch)
+    assert query(warehouse, "SELECT status, rows_in, rows_loaded, rows_quarantined"
+                            " FROM audit.load_batch WHERE batch_id = %s", (batch,)) == expected["counts"]
+    assert query(warehouse, "SELECT count(*) FROM staging.tax_declarations WHERE batch_id = %s",
+                 (batch,)) == [(expected["counts"][0][2],)]
+    assert len(open_partitions(warehouse)) == 1   # left attached to nothing
+    monkeypatch.setattr(bulk._Share, "stage", real_stage)
+    pipeline.validate_and_stage(FEED.name, batch)
+    assert open_partitions(warehouse) == []
+    assert query(warehouse, "SELECT status, rows_in, rows_loaded, rows_quarantined"
+                            " FROM audit.load_batch WHERE batch_id = %s", (batch,)) == expected["counts"]
 
 
 # --- line ends and row lengths: read the same, or rejected the same (never a crash) ----------

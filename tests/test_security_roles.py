@@ -305,7 +305,9 @@ def test_the_local_stack_gives_the_dags_their_own_login(tmp_path):
     "CREATE TABLE core.tax_declaration_99 PARTITION OF core.tax_declaration FOR VALUES IN (99)",
     "SELECT core.tax_declaration_create_partition(99, 'made_by_the_loader')",
     "SELECT core.tax_declaration_create_partition(99, 'made_by_the_loader', false)",
-    "ALTER TABLE staging.tax_declarations_typed ADD COLUMN x int",
+    "ALTER TABLE staging.tax_declarations ADD COLUMN x int",
+    "SELECT core.tax_declaration_open_partitions(1)",
+    "SELECT core.tax_declaration_drop_open_partitions(1)",
     "SELECT core.tax_declaration_check_batch(1, ARRAY['staged'])",
 ])
 def test_the_loader_cannot_change_reference_data_the_ledger_or_the_schema(province, statement):
@@ -431,7 +433,7 @@ def test_the_members_upkeep_functions_run_as_their_owner_for_the_loader_alone(pr
 
 # --- the partition DDL the loader may have done for it (migration 0070) --------------------
 
-PARTITION_FUNCTIONS = ("tax_declaration_unstage_batch", "tax_declaration_open_batch",
+PARTITION_FUNCTIONS = ("tax_declaration_unstage_batch", "tax_declaration_open_shared_batch",
                        "tax_declaration_close_batch", "tax_declaration_attach_batch",
                        "tax_declaration_drop_batch")
 
@@ -491,9 +493,10 @@ def test_the_partition_functions_touch_their_own_tables_whatever_the_callers_sea
             parent = ("SELECT n.nspname FROM pg_inherits AS i JOIN pg_class AS c"
                       " ON c.oid = i.inhrelid JOIN pg_namespace AS n ON n.oid = c.relnamespace"
                       " WHERE i.inhparent = %s::regclass AND c.relname = %s")
-            cur.execute("SELECT core.tax_declaration_open_batch(%s)", (batch,))
-            cur.execute(parent, ("staging.tax_declarations_typed", staged))
-            assert cur.fetchall() == [("core_batch",)]
+            cur.execute("SELECT core.tax_declaration_open_shared_batch(%s)", (batch,))
+            (opened,) = cur.fetchone()
+            cur.execute("SELECT to_regclass(%s) IS NOT NULL", (f"core_batch.{opened}",))
+            assert cur.fetchone() == (True,)
             cur.execute("SELECT core.tax_declaration_close_batch(%s)", (batch,))
             cur.execute(parent, ("staging.tax_declarations", staged))
             assert cur.fetchall() == [("core_batch",)]

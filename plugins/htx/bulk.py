@@ -18,11 +18,16 @@ row by number, or rejects the file naming the limit.
 from __future__ import annotations
 
 import csv
+import heapq
 import io
 import os
 import re
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 
 from psycopg2 import DataError, sql
@@ -33,6 +38,10 @@ from htx.quarantine import quarantine_rows
 from htx.validation import SAMPLE_SIZE, ExpectationTally, expectation_key, load_suite
 
 DEFAULT_MIN_BYTES = 8 * 1024 * 1024
+# How many database sessions type one large file at once, each on a core of its own: one reads,
+# types and stages the rows whose key (the feed's `bulk/<feed>_split.sql`) hashes to it.
+SESSIONS = limits.Limit("HTX_BULK_SESSIONS", 2, "sessions",
+                        "database sessions typing one large file at once")
 SCAN_BYTES = 1024 * 1024
 # Quarantined rows are fetched this much source text at a time (rows may each be as long as
 # limits.CSV_LINE_CHARS allows).
@@ -135,21 +144,116 @@ class BulkResult:
 
 
 def stage_file(cur, feed, parser, batch_id: int, url: str, zone) -> BulkResult:
-    """COPY the landed file, type and check it in SQL, stage good rows, quarantine bad ones."""
+    """COPY the landed file, type and check it in SQL, stage good rows, quarantine bad ones —
+    in SESSIONS sessions at once, `cur`'s and helpers', each taking its share of the rows; the
+    batch's partition, which they all fill, is opened beforehand in a transaction of its own and
+    closed in `cur`'s: the batch is staged whole or not at all. NotBulkLoadable leaves `cur`'s
+    transaction as it found it."""
     rules = compile_suite(load_suite(feed.name), set(parser.COLUMNS + parser.CHECK_COLUMNS))
-    _room_for_temp_tables(cur)
     with zone.open(url) as stream:
         columns, encoding = _read_header(stream, parser, url)
-        _copy_raw(cur, stream, columns, parser, encoding, url)
-    messages = {f"m_{column}": message for column, message in parser.PARSE_MESSAGES.items()}
     critical = sum(1 << r.bit for r in rules if r.severity == "critical")
-    staging = {"batch_id": batch_id, "critical": critical}
-    loaded = _type_check_and_stage(cur, feed, rules, messages, staging)
-    rows_in, tallies = _tallies(cur, rules, loaded, critical)
-    if rows_in == 0:   # rejected: the caller's transaction, rolled back, takes the staging along
-        raise RejectedObject(url, parser.EMPTY_DELIVERY)
-    quarantined = _quarantine_bad_rows(cur, feed, parser, rules, batch_id, url, critical)
+    share = _Share(feed, parser, rules, url, zone, columns, encoding,
+                   {f"m_{column}": message for column, message in parser.PARSE_MESSAGES.items()},
+                   {"batch_id": batch_id, "critical": critical}, _session_count(feed))
+    cur.execute("SAVEPOINT bulk_stage")
+    try:
+        with _helper_sessions(share.sessions - 1) as helpers:
+            sessions = [cur, *helpers]
+            share.opened = _open_partition(feed, batch_id)
+            loaded = sum(_in_parallel(sessions, share.stage))
+            rows_in, tallies = _tallies(sessions, rules, loaded, critical)
+            if rows_in == 0:   # rejected: the caller's transaction, rolled back, takes all along
+                raise RejectedObject(url, parser.EMPTY_DELIVERY)
+            quarantined = _quarantine_bad_rows(sessions, feed, parser, rules, batch_id, url,
+                                               critical)
+            for helper in helpers:
+                helper.connection.commit()
+    except NotBulkLoadable:
+        cur.execute("ROLLBACK TO SAVEPOINT bulk_stage")
+        unstage(cur, feed, batch_id)   # the partition opened for it
+        raise
+    cur.execute("RELEASE SAVEPOINT bulk_stage")
+    db.run_sql_file(cur, _companion_sql(feed, "close"), share.staging)
     return BulkResult(rows_in, loaded, quarantined, tallies)
+
+
+@dataclass
+class _Share:
+    """What every session needs to read, type and stage its share of one landed file."""
+    feed: object
+    parser: object
+    rules: list
+    url: str
+    zone: object
+    columns: list
+    encoding: str
+    messages: dict   # m_<column>: the parser's failure message for each field it converts
+    staging: dict    # batch_id, critical (the bits of the critical expectations)
+    sessions: int = 1
+    opened: sql.Composable | None = None   # the batch's open partition
+
+    def stage(self, cur, index: int) -> int:
+        """This session's share of the rows COPYed, typed, checked and staged; how many it
+        staged (its flagged rows stay in pg_temp.bulk_flagged, its raw ones in bulk_raw)."""
+        _room_for_temp_tables(cur)
+        split = None
+        if self.sessions > 1:   # the expression, its comments included, inside the condition
+            split = sql.SQL("abs(hashtext(coalesce({}, '')) % {}) = {}").format(
+                sql.SQL(_companion_sql(self.feed, "split").read_text(encoding="utf-8").rstrip()
+                        + "\n"), sql.Literal(self.sessions), sql.Literal(index))
+        with self.zone.open(self.url) as stream:
+            _copy_raw(cur, stream, self.columns, self.parser, self.encoding, self.url, split)
+        return _type_check_and_stage(cur, self.feed, self.rules, self.messages, self.staging,
+                                     self.opened)
+
+
+def _session_count(feed) -> int:
+    """SESSIONS for a feed that says how to share its rows among them, else one."""
+    return SESSIONS.value() if _companion_sql(feed, "split").exists() else 1
+
+
+@contextmanager
+def _helper_sessions(count: int):
+    """`count` more sessions of the loader, as cursors; their uncommitted work goes with them."""
+    connections = []
+    try:
+        for _ in range(count):
+            connections.append(db.connect(role=db.LOADER_ROLE))
+        yield [connection.cursor() for connection in connections]
+    finally:
+        for connection in connections:
+            connection.close()
+
+
+def _open_partition(feed, batch_id: int) -> sql.Composable:
+    """The batch's partition every session inserts into, opened and committed (the feed's
+    `bulk/<feed>_open.sql`, which returns its schema and name)."""
+    with db.transaction() as conn, conn.cursor() as cur:
+        db.run_sql_file(cur, _companion_sql(feed, "open"), {"batch_id": batch_id})
+        return sql.Identifier(*cur.fetchone())
+
+
+def _in_parallel(cursors, work) -> list:
+    """work(cursor, index) in every session at once, a thread each (psycopg2 lets the others run
+    while one waits for its server); their results in order. The first failure is raised, once
+    every session is done: the others are cancelled first, unless it is NotBulkLoadable (every
+    session reads the same file and finds it too; `cur`'s transaction is then still usable)."""
+    pool = ThreadPoolExecutor(len(cursors), thread_name_prefix="bulk-session")
+    futures = [pool.submit(work, cursor, index) for index, cursor in enumerate(cursors)]
+    try:
+        for future in as_completed(futures):
+            if future.exception() is not None:
+                raise future.exception()
+    except NotBulkLoadable:
+        raise
+    except BaseException:   # a task's timeout too: the sessions must not run on
+        for cursor in cursors:
+            cursor.connection.cancel()
+        raise
+    finally:
+        pool.shutdown(wait=True)
+    return [future.result() for future in futures]
 
 
 def unstage(cur, feed, batch_id: int) -> None:
@@ -215,13 +319,14 @@ def _header_columns(first: bytes, parser, encoding: str, url: str) -> list[str]:
 
 
 class _ScanningReader:
-    """The landed file as COPY reads it, every chunk also fed to the parser's encoding detector
-    and checked for what the two CSV readers could read differently: one read of the file for
-    all three. A divergence found ends the read early (the file goes to the Python parser)."""
+    """The landed file as COPY reads it, every chunk also checked for what the two CSV readers
+    could read differently, and fed to the parser's encoding detector unless COPY checks the
+    encoding itself (`copy_checks`): one read of the file for all. A divergence found ends the
+    read early (the file goes to the Python parser)."""
 
-    def __init__(self, stream, parser, url: str):
-        self.stream, self.url = stream, url
-        self.detector = parser.EncodingDetector()
+    def __init__(self, stream, parser, url: str, copy_checks: bool):
+        self.stream, self.parser, self.url = stream, parser, url
+        self.detector = None if copy_checks else parser.EncodingDetector()
         self.divergence: str | None = None
         self._longest = limits.CSV_LINE_CHARS.value()
         self._carry = b""   # the unfinished line before the next chunk (shorter than the limit)
@@ -230,14 +335,23 @@ class _ScanningReader:
         if self.divergence:
             return b""
         chunk = self.stream.read(size)
-        self.detector.feed(chunk)
+        if self.detector is not None:
+            self.detector.feed(chunk)
         window = self._carry + chunk
         self.divergence = _divergence(window, self._longest, self.url, last=not chunk)
         self._carry = window[window.rfind(b"\n") + 1:]
         return b"" if self.divergence else chunk
 
-    def verdict(self) -> str:
-        """The file's encoding (reading what COPY did not); RejectedObject as the parser's."""
+    def verdict(self, assumed: str, copied: bool) -> str:
+        """The file's encoding (reading what COPY did not); RejectedObject as the parser's. When
+        COPY checked the encoding and read the whole file (`copied`), it is the one `assumed`:
+        PostgreSQL verifies every byte of UTF-8 input (NUL included) and the parser's detector
+        would find the same; otherwise the detector reads the file from its start."""
+        if self.detector is None:
+            if copied:
+                return assumed
+            self.stream.seek(0)
+            return self.parser.detect_encoding(self.stream, self.url)
         while chunk := self.stream.read(SCAN_BYTES):
             self.detector.feed(chunk)
         return self.detector.verdict(self.url)
@@ -279,24 +393,30 @@ def _quoted_line_break(window: bytes) -> bool:
     return any(line.count(b'"') % 2 for line in window.split(b"\n")[:-1])
 
 
-def _copy_raw(cur, stream, columns: list[str], parser, encoding: str, url: str) -> None:
+def _copy_raw(cur, stream, columns: list[str], parser, encoding: str, url: str,
+              split=None) -> None:
     """COPY the file (from its start) into pg_temp.bulk_raw as `encoding`; again as the file's
-    real encoding in the rare case its header line suggested another one."""
+    real encoding in the rare case its header line suggested another one. `split`: a condition
+    on each row, true for this session's share (COPY reads, numbers and checks every row)."""
     cur.execute("DROP TABLE IF EXISTS pg_temp.bulk_raw")
     cur.execute(sql.SQL(
         "CREATE TEMP TABLE bulk_raw (source_row integer GENERATED ALWAYS AS IDENTITY"
         " (START WITH 2), {}) ON COMMIT DROP").format(
         sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in columns)))
     stream.seek(0)
-    reader = _ScanningReader(stream, parser, url)
+    # A UTF-8 file COPYed into a UTF-8 database is checked by the server (its detector in Python
+    # cost a third of a second per 100 MB and session).
+    reader = _ScanningReader(stream, parser, url, encoding != "cp1258" and
+                             cur.connection.get_parameter_status("server_encoding") == "UTF8")
     cur.execute("SAVEPOINT bulk_copy")
     try:
-        cur.copy_expert(_copy_statement(columns, parser, encoding).as_string(cur), reader,
-                        size=SCAN_BYTES)
+        cur.copy_expert(_copy_statement(columns, parser, encoding, split).as_string(cur),
+                        reader, size=SCAN_BYTES)
         failed = None
     except DataError as err:
         failed = " ".join(str(err).split())
-    real = reader.verdict()   # the file's encoding problems first, as the parser reports them
+    # the file's encoding problems first, as the parser reports them
+    real = reader.verdict(encoding, failed is None and not reader.divergence)
     if failed or reader.divergence or real != encoding:
         cur.execute("ROLLBACK TO SAVEPOINT bulk_copy")
     if reader.divergence:
@@ -306,7 +426,7 @@ def _copy_raw(cur, stream, columns: list[str], parser, encoding: str, url: str) 
     cur.execute("RELEASE SAVEPOINT bulk_copy")
     if real != encoding:
         stream.seek(0)
-        _copy_raw(cur, stream, columns, parser, real, url)
+        _copy_raw(cur, stream, columns, parser, real, url, split)
         return
     # Statistics for the typing query's plan (a temp table has none until analysed), from a
     # sample of 3,000 rows (300 × its columns' target of 10; the default, 30,000, cost 0.3 s at
@@ -320,28 +440,29 @@ def _copy_raw(cur, stream, columns: list[str], parser, encoding: str, url: str) 
     cur.execute("SET LOCAL work_mem = '64MB'")
 
 
-def _copy_statement(columns: list[str], parser, encoding: str):
+def _copy_statement(columns: list[str], parser, encoding: str, split=None):
     return sql.SQL("COPY pg_temp.bulk_raw ({}) FROM STDIN WITH (FORMAT csv, HEADER true,"
-                   " DELIMITER {}, QUOTE '\"', ENCODING {})").format(
+                   " DELIMITER {}, QUOTE '\"', ENCODING {}){}").format(
         sql.SQL(", ").join(sql.Identifier(c) for c in columns),
-        sql.Literal(parser.DELIMITER), sql.Literal(_PG_ENCODING[encoding]))
+        sql.Literal(parser.DELIMITER), sql.Literal(_PG_ENCODING[encoding]),
+        sql.SQL("") if split is None else sql.SQL(" WHERE {}").format(split))
 
 
 def _type_check_and_stage(cur, feed, rules: list[CompiledRule], messages: dict,
-                          staging: dict) -> int:
-    """Type and check the rows, and stage the good ones, in one statement; returns how many were
-    staged. The typed rows (the feed's `bulk/<feed>.sql`, plus `unexpected`, a bit per
+                          staging: dict, opened) -> int:
+    """Type and check the session's rows, and stage the good ones, in one statement; returns how
+    many were staged. The typed rows (the feed's `bulk/<feed>.sql`, plus `unexpected`, a bit per
     expectation the row fails, NULL for rows that did not convert: the suite never sees those,
     as in the Python path) are the common table expression `bulk_typed` of the feed's staging
-    INSERT (`bulk/<feed>_stage.sql`, between `bulk/<feed>_open.sql` and `bulk/<feed>_close.sql`,
-    which sets what the batch's rows share once for all of them): written once, where they are
-    staged. The same statement keeps the few rows failing any rule or not converted
-    (pg_temp.bulk_flagged: the quarantine's rows, the tallies' samples and verdicts).
-    The feed's distinct values are collected by hashing (whatever the planner estimates) and typed
-    first (bulk/<feed>_values.sql), and the rules over their columns checked once per value
-    (_check_distinct_values); the typed rows join them by hashing
-    and the staging groups them by hashing: the planner, which underestimates joins on several
-    columns and cannot estimate `unexpected & critical = 0`, is held to it."""
+    INSERT (`bulk/<feed>_stage.sql`, into the partition `opened` that `bulk/<feed>_open.sql`
+    made and `bulk/<feed>_close.sql` closes, setting what the batch's rows share once for all of
+    them): written once, where they are staged. The same statement keeps the few rows failing any
+    rule or not converted (pg_temp.bulk_flagged: the quarantine's rows, the tallies' samples and
+    verdicts). The feed's distinct values are collected by hashing (whatever the planner
+    estimates) and typed first (bulk/<feed>_values.sql), and the rules over their columns checked
+    once per value (_check_distinct_values); the typed rows join them by hashing and the staging
+    groups them by hashing: the planner, which underestimates joins on several columns and cannot
+    estimate `unexpected & critical = 0`, is held to it."""
     with db.local_settings(cur, enable_sort="off"):   # its distinct values by hashing: see there
         db.run_sql_file(cur, _companion_sql(feed, "values"), messages)
     row_rules = _check_distinct_values(cur, rules)
@@ -351,17 +472,15 @@ def _type_check_and_stage(cur, feed, rules: list[CompiledRule], messages: dict,
         _bits(row_rules), sql.SQL(feed.bulk_sql.read_text(encoding="utf-8")))
     cur.execute(sql.SQL("CREATE TEMP TABLE bulk_flagged ON COMMIT DROP AS {} WITH NO DATA").format(
         typed), messages)
-    db.run_sql_file(cur, _companion_sql(feed, "open"), staging)
     with db.local_settings(cur, enable_nestloop="off", enable_mergejoin="off", enable_sort="off"):
         cur.execute(sql.SQL(
             "WITH bulk_typed AS MATERIALIZED ({typed}),"
             " flagged AS (INSERT INTO pg_temp.bulk_flagged"
             "             SELECT * FROM bulk_typed WHERE unexpected IS DISTINCT FROM 0)\n"
             "{stage}").format(
-            typed=typed, stage=sql.SQL(_companion_sql(feed, "stage").read_text(encoding="utf-8"))),
-            {**messages, **staging})
+            typed=typed, stage=sql.SQL(_companion_sql(feed, "stage").read_text(encoding="utf-8"))
+            .format(opened=opened)), {**messages, **staging})
         staged = cur.rowcount
-    db.run_sql_file(cur, _companion_sql(feed, "close"), staging)
     cur.execute("ANALYZE pg_temp.bulk_flagged")
     return staged
 
@@ -397,12 +516,17 @@ def _bits(rules: list[CompiledRule]):
         for r in rules)
 
 
-def _tallies(cur, rules: list[CompiledRule], staged: int, critical: int) -> tuple[int, dict]:
+def _tallies(sessions, rules: list[CompiledRule], staged: int,
+             critical: int) -> tuple[int, dict]:
     """Rows in, and per expectation the rows checked and unexpected (counted from the few
-    distinct verdicts: the flagged rows', and the staged rows that passed every rule), with a
-    sample of the values."""
-    cur.execute("SELECT unexpected, count(*) FROM pg_temp.bulk_flagged GROUP BY unexpected")
-    verdicts = cur.fetchall()
+    distinct verdicts: the sessions' flagged rows', and the staged rows that passed every rule),
+    with a sample of the values."""
+    counts: dict = {}
+    for cur in sessions:
+        cur.execute("SELECT unexpected, count(*) FROM pg_temp.bulk_flagged GROUP BY unexpected")
+        for unexpected, count in cur.fetchall():
+            counts[unexpected] = counts.get(unexpected, 0) + count
+    verdicts = list(counts.items())
     staged_flagged = sum(n for unexpected, n in verdicts
                          if unexpected is not None and not unexpected & critical)
     verdicts.append((0, staged - staged_flagged))
@@ -413,16 +537,26 @@ def _tallies(cur, rules: list[CompiledRule], staged: int, critical: int) -> tupl
         count = sum(n for unexpected, n in verdicts if unexpected and unexpected & (1 << rule.bit))
         tally = ExpectationTally(rule.severity, checked, count)
         if count:
-            cur.execute(sql.SQL("SELECT {} FROM pg_temp.bulk_flagged WHERE unexpected & {} <> 0"
-                                " ORDER BY source_row LIMIT {}").format(
-                sql.Identifier(rule.field), sql.Literal(1 << rule.bit), sql.Literal(SAMPLE_SIZE)))
-            tally.sample = [jsonable(value) for (value,) in cur.fetchall()]
+            tally.sample = _first_unexpected(sessions, rule)
         tallies[rule.key] = tally
     return rows_in, tallies
 
 
-def _quarantine_bad_rows(cur, feed, parser, rules, batch_id: int, url: str, critical: int) -> int:
-    """Bad rows are few: their reasons are written by the same Python code as the parser's."""
+def _first_unexpected(sessions, rule: CompiledRule) -> list:
+    """The first SAMPLE_SIZE values the rule finds unexpected, in the file's order."""
+    found = []
+    for cur in sessions:
+        cur.execute(sql.SQL("SELECT source_row, {} FROM pg_temp.bulk_flagged"
+                            " WHERE unexpected & {} <> 0 ORDER BY source_row LIMIT {}").format(
+            sql.Identifier(rule.field), sql.Literal(1 << rule.bit), sql.Literal(SAMPLE_SIZE)))
+        found += cur.fetchall()
+    return [jsonable(value) for _, value in sorted(found, key=itemgetter(0))[:SAMPLE_SIZE]]
+
+
+def _quarantine_bad_rows(sessions, feed, parser, rules, batch_id: int, url: str,
+                         critical: int) -> int:
+    """Bad rows are few: their reasons are written by the same Python code as the parser's, in
+    the file's order, by the first session (the staging transaction's)."""
     fields = sorted({r.field for r in rules if r.severity == "critical"})
     record = sql.SQL(", ").join(
         sql.SQL("{}, coalesce({}, '')").format(
@@ -435,16 +569,21 @@ def _quarantine_bad_rows(cur, feed, parser, rules, batch_id: int, url: str, crit
         " ORDER BY t.source_row").format(
         record=record, critical=sql.Literal(critical),
         fields=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(f)) for f in fields))
-    fetch_rows = max(1, QUARANTINE_FETCH_CHARS // limits.CSV_LINE_CHARS.value())
-    reader = cur.connection.cursor(name=f"bulk_quarantine_{batch_id}")
-    reader.itersize = fetch_rows
-    reader.execute(query)
+    # Half the rows QUARANTINE_FETCH_CHARS allows in the sessions' fetches, half being written.
+    write_rows = max(1, QUARANTINE_FETCH_CHARS // limits.CSV_LINE_CHARS.value() // 2)
+    readers = []
+    for index, cur in enumerate(sessions):
+        readers.append(cur.connection.cursor(name=f"bulk_quarantine_{batch_id}_{index}"))
+        readers[-1].itersize = max(1, write_rows // len(sessions))
+        readers[-1].execute(query)
+    bad_rows = heapq.merge(*readers, key=itemgetter(0))
     total = 0
-    while bad := reader.fetchmany(fetch_rows):
-        quarantine_rows(cur, feed, batch_id, url,
+    while bad := list(islice(bad_rows, write_rows)):
+        quarantine_rows(sessions[0], feed, batch_id, url,
                         ((row[0], _failures(row, rules, fields, critical), row[3]) for row in bad))
         total += len(bad)
-    reader.close()
+    for reader in readers:
+        reader.close()
     return total
 
 
