@@ -24,6 +24,7 @@ from htx import bulk, db, pipeline
 from htx.feeds import tax_declarations as parser
 from htx.feeds.config import FEEDS
 from htx.landing import LandingZone
+from htx.paths import SQL_DIR
 
 FEED = FEEDS["tax_declarations"]
 HEADER = ";".join(parser.HEADERS)
@@ -333,6 +334,19 @@ def test_the_sessions_share_a_files_rows_and_stage_the_same(sessions, warehouse,
     assert all(staged > 0 for _, staged in shares)
     assert sum(staged for _, staged in shares) == two["counts"][0][2]
     assert open_partitions(warehouse) == []
+
+
+def test_the_rows_are_shared_by_their_tax_code_as_typed(warehouse):
+    """The split expression (its fast path for clean ASCII codes included) gives what csv_text
+    gives — the tax code the declaration is keyed by — so that codes typed alike go to one
+    session whatever their spaces, marks or width."""
+    codes = ["5701001057", " 5701001057", "5701001057\u00a0", "\t5701001057-001 ", "5701001057\x1f",
+             "\u3000", " ", "", None, "５７０１００１０５７", "Nghe\u0302\u0323", "e\u0301", "x", "~"]
+    expression = (SQL_DIR / "bulk" / "tax_declarations_split.sql").read_text(encoding="utf-8")
+    found = query(warehouse, f"SELECT tax_code, {expression}, staging.csv_text(tax_code)"
+                             " FROM unnest(%s::text[]) AS raw(tax_code)", (codes,))
+    assert [split for _, split, _ in found] == [typed for _, _, typed in found]
+    assert len(found) == len(codes)
 
 
 def test_a_session_failing_stages_nothing_and_a_rerun_stages_the_file(warehouse, landing,
