@@ -349,8 +349,8 @@ def test_the_rows_are_shared_by_their_tax_code_as_typed(warehouse):
     assert len(found) == len(codes)
 
 
-def test_a_session_failing_stages_nothing_and_a_rerun_stages_the_file(warehouse, landing,
-                                                                      monkeypatch):
+def test_a_session_failing_leaves_the_batch_as_it_was_and_a_rerun_stages_it(warehouse, landing,
+                                                                           monkeypatch):
     """A helper session's error fails the whole staging of a batch staged before (the others
     cancelled): the batch stays as its earlier staging left it, though the failed helper's share
     may have been committed in the open partition, which nothing reads; staging the batch again
