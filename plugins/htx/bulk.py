@@ -5,7 +5,8 @@ CSV feed declaring a bulk transform (`Feed.bulk_sql`, e.g. `include/sql/bulk/<fe
 a htx.feeds.kit.BulkCsvParser), a delivery of at least
 `HTX_BULK_MIN_BYTES` is instead streamed from the landing zone into PostgreSQL's own COPY (which
 also decodes Windows-1258), typed by that SQL, and checked by the feed's expectation suite
-compiled to SQL predicates (`compile_suite`) — one pass per batch instead of per-row Python.
+compiled to SQL predicates (`compile_suite`) — one pass per batch instead of per-row Python,
+in SESSIONS database sessions at once when the feed says how to share its rows among them.
 
 Same input, same result: the staged rows, quarantine reasons, counts and expectation tallies
 equal the Python path's (tests/test_bulk_equivalence.py). Anything the two CSV readers might
@@ -153,9 +154,11 @@ def stage_file(cur, feed, parser, batch_id: int, url: str, zone) -> BulkResult:
     with zone.open(url) as stream:
         columns, encoding = _read_header(stream, parser, url)
     critical = sum(1 << r.bit for r in rules if r.severity == "critical")
+    split_key = _split_key(feed)
     share = _Share(feed, parser, rules, url, zone, columns, encoding,
                    {f"m_{column}": message for column, message in parser.PARSE_MESSAGES.items()},
-                   {"batch_id": batch_id, "critical": critical}, _session_count(feed))
+                   {"batch_id": batch_id, "critical": critical}, split_key,
+                   1 if split_key is None else SESSIONS.value())
     cur.execute("SAVEPOINT bulk_stage")
     try:
         with _helper_sessions(share.sessions - 1) as helpers:
@@ -190,7 +193,8 @@ class _Share:
     encoding: str
     messages: dict   # m_<column>: the parser's failure message for each field it converts
     staging: dict    # batch_id, critical (the bits of the critical expectations)
-    sessions: int = 1
+    split_key: str | None = None   # the feed's `bulk/<feed>_split.sql`, if it has one
+    sessions: int = 1              # SESSIONS for a feed that has one
     opened: sql.Composable | None = None   # the batch's open partition
 
     def stage(self, cur, index: int) -> int:
@@ -200,17 +204,18 @@ class _Share:
         split = None
         if self.sessions > 1:   # the expression, its comments included, inside the condition
             split = sql.SQL("abs(hashtext(coalesce({}, '')) % {}) = {}").format(
-                sql.SQL(_companion_sql(self.feed, "split").read_text(encoding="utf-8").rstrip()
-                        + "\n"), sql.Literal(self.sessions), sql.Literal(index))
+                sql.SQL(self.split_key), sql.Literal(self.sessions), sql.Literal(index))
         with self.zone.open(self.url) as stream:
             _copy_raw(cur, stream, self.columns, self.parser, self.encoding, self.url, split)
         return _type_check_and_stage(cur, self.feed, self.rules, self.messages, self.staging,
                                      self.opened)
 
 
-def _session_count(feed) -> int:
-    """SESSIONS for a feed that says how to share its rows among them, else one."""
-    return SESSIONS.value() if _companion_sql(feed, "split").exists() else 1
+def _split_key(feed) -> str | None:
+    """The feed's expression sharing its rows among sessions (`bulk/<feed>_split.sql`), read
+    once for all of them; None when the feed has none."""
+    path = _companion_sql(feed, "split")
+    return path.read_text(encoding="utf-8").rstrip() + "\n" if path.exists() else None
 
 
 @contextmanager
