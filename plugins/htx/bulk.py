@@ -404,9 +404,11 @@ def _copy_raw(cur, stream, columns: list[str], parser, encoding: str, url: str,
     real encoding in the rare case its header line suggested another one. `split`: a condition
     on each row, true for this session's share (COPY reads, numbers and checks every row)."""
     cur.execute("DROP TABLE IF EXISTS pg_temp.bulk_raw")
+    # Every line COPY reads is numbered (the WHERE comes after): numbers drawn a million at a
+    # time, not one by one from the sequence's page (0.13 s per 10^6 lines and session).
     cur.execute(sql.SQL(
         "CREATE TEMP TABLE bulk_raw (source_row integer GENERATED ALWAYS AS IDENTITY"
-        " (START WITH 2), {}) ON COMMIT DROP").format(
+        " (START WITH 2 CACHE 1000000), {}) ON COMMIT DROP").format(
         sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in columns)))
     stream.seek(0)
     # A UTF-8 file COPYed into a UTF-8 database is checked by the server (its detector in Python
