@@ -263,3 +263,20 @@ def test_national_data_refreshed_incrementally_equal_a_full_rebuild(warehouse, l
     assert "members of the marts lost" in caplog.text
     assert query(warehouse, "SELECT count(*) FROM audit.marts_members_intact") == [(1,)]
     assert refreshed_as_a_full_rebuild(warehouse)["periods_recomputed"] == 0
+
+
+@pytest.mark.parametrize("bulk_min_bytes", ["0", "1000000000"], ids=["database", "parser"])
+def test_a_tax_file_records_its_earliest_period(warehouse, landing, monkeypatch, bulk_min_bytes):
+    """A merged tax file records the periods it changes from its earliest tax period, whichever
+    reader staged it (the database's keeps a file's latest versions apart, and reads the
+    earliest there): May's declarations, with one version each, and June's amended."""
+    monkeypatch.setenv("HTX_BULK_MIN_BYTES", bulk_min_bytes)
+    rng = random.Random(SEED)
+    filers = valid_codes(30, start=7000)
+    deliver(landing, "to_khai_202409.csv", tax_file(
+        rng, date(2024, 9, 1), (filers, ["08/2024"], 0), (filers[:5], ["06/2024"], 0),
+        (filers[:3], ["06/2024"], 1), (filers[5:7], ["05/2024"], 0)))
+    assert query(warehouse, "SELECT c.periods_from, count(*) FILTER (WHERE d.is_latest)"
+                            " FROM audit.marts_change AS c JOIN core.tax_declaration AS d"
+                            " USING (batch_id) WHERE c.feed = 'tax_declarations' GROUP BY 1"
+                 ) == [(date(2024, 5, 1), 37)]

@@ -24,13 +24,22 @@ JOIN audit.load_batch AS earlier
 WHERE this.batch_id = %(batch_id)s;
 
 -- 1b. What the marts need to know of the batch, recorded with its rows whatever merges it
---     (core.tax_declaration_batch, migration 0120): read from the staged rows before they move.
-INSERT INTO core.tax_declaration_batch (batch_id, filed_from, filed_to, periods_from, periods_to)
-SELECT %(batch_id)s, min(filed_on), max(filed_on), min(period_start), max(period_start)
+--     (core.tax_declaration_batch, migration 0120): read from the staged rows before they move,
+--     by a query of its own, which PostgreSQL may share among parallel workers (it never does
+--     for the SELECT of an INSERT). Every row is read: a file's first and last filing dates may
+--     be those of superseded versions.
+DROP TABLE IF EXISTS pg_temp.tax_declaration_extent;
+CREATE TEMP TABLE tax_declaration_extent ON COMMIT DROP AS
+SELECT min(filed_on) AS filed_from, max(filed_on) AS filed_to, min(period_start) AS periods_from,
+       max(period_start) AS periods_to
 FROM staging.tax_declarations
 WHERE batch_id = %(batch_id)s
   AND EXISTS (SELECT 1 FROM pg_temp.tax_declaration_merge WHERE is_this AND attach)
-HAVING count(*) > 0
+HAVING count(*) > 0;
+
+INSERT INTO core.tax_declaration_batch (batch_id, filed_from, filed_to, periods_from, periods_to)
+SELECT %(batch_id)s, filed_from, filed_to, periods_from, periods_to
+FROM pg_temp.tax_declaration_extent
 ON CONFLICT (batch_id) DO UPDATE
 SET (filed_from, filed_to, periods_from, periods_to)
     = (excluded.filed_from, excluded.filed_to, excluded.periods_from, excluded.periods_to);
