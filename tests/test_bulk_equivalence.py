@@ -20,7 +20,7 @@ import psycopg2
 import pytest
 
 from conftest import query
-from htx import bulk, db, pipeline
+from htx import bulk, db, limits, pipeline
 from htx.feeds import tax_declarations as parser
 from htx.feeds.config import FEEDS
 from htx.landing import LandingZone
@@ -431,23 +431,41 @@ def test_line_ends_and_long_rows_read_the_same(case, text, database, outcome, wa
                                      f"(HTX_MAX_CSV_LINE_CHARS), {outcome[1]} — URL")
 
 
-def test_the_reader_takes_larger_temp_buffers_only_where_the_session_allows(local_server):
+@pytest.mark.parametrize("setting, used_before, expected", [
+    (None, False, "1GB"), ("96", False, "96MB"), ("96", True, "8MB")])
+def test_the_reader_takes_larger_temp_buffers_only_where_the_session_allows(
+        local_server, monkeypatch, setting, used_before, expected):
     """PostgreSQL lets a session size its temporary-table buffers until its first temporary
-    table: the reader's larger ones are taken then, and a session that had one keeps its own
-    (its transaction goes on unharmed)."""
-    for used_before, expected in ((False, bulk.TEMP_BUFFERS), (True, "8MB")):
-        conn = psycopg2.connect(local_server.uri("postgres"))
-        try:
-            with conn.cursor() as cur:
-                cur.execute("SET temp_buffers = '8MB'")
-                if used_before:
-                    cur.execute("CREATE TEMP TABLE earlier (x int) ON COMMIT DROP;"
-                                " INSERT INTO earlier VALUES (1)")
-                bulk._room_for_temp_tables(cur)
-                cur.execute("SELECT current_setting('temp_buffers'), 1 + 1")
-                assert cur.fetchone() == (expected, 2)
-        finally:
-            conn.close()
+    table: the reader's larger ones (HTX_BULK_TEMP_BUFFERS_MB, 1 GB by default) are taken then,
+    and a session that had one keeps its own (its transaction goes on unharmed)."""
+    if setting is None:
+        monkeypatch.delenv("HTX_BULK_TEMP_BUFFERS_MB", raising=False)
+    else:
+        monkeypatch.setenv("HTX_BULK_TEMP_BUFFERS_MB", setting)
+    conn = psycopg2.connect(local_server.uri("postgres"))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET temp_buffers = '8MB'")
+            if used_before:
+                cur.execute("CREATE TEMP TABLE earlier (x int) ON COMMIT DROP;"
+                            " INSERT INTO earlier VALUES (1)")
+            bulk._room_for_temp_tables(cur)
+            cur.execute("SELECT current_setting('temp_buffers'), 1 + 1")
+            assert cur.fetchone() == (expected, 2)
+    finally:
+        conn.close()
+
+
+def test_a_temp_buffers_setting_that_is_no_size_is_refused_by_name(local_server, monkeypatch):
+    monkeypatch.setenv("HTX_BULK_TEMP_BUFFERS_MB", "1GB")
+    conn = psycopg2.connect(local_server.uri("postgres"))
+    try:
+        with conn.cursor() as cur, pytest.raises(limits.LimitSettingError) as refused:
+            bulk._room_for_temp_tables(cur)
+        assert str(refused.value) == ("refused setting: HTX_BULK_TEMP_BUFFERS_MB must be a whole"
+                                      " number of MB above 0, not '1GB'")
+    finally:
+        conn.close()
 
 
 def test_the_raw_rows_are_analysed_from_a_small_sample_leaving_the_sessions_target(local_server):

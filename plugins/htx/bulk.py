@@ -51,8 +51,10 @@ QUARANTINE_FETCH_CHARS = 32 << 20
 # COPYed rows (≈ 75 MB per session for a million-row file, ≈ 750 MB for ten million), read five
 # times, stays in memory instead of being written out and read back on each pass (ten million
 # rows ingested in 60.9 s against 66.3 s with 256 MB, back to back). The server takes them as
-# they fill, up to this; a larger share passes through them, as through the default.
-TEMP_BUFFERS = "1GB"
+# they fill, up to this; a larger share passes through them, as through the default. A server
+# with little memory to spare sets less (each of SESSIONS sessions may take this much).
+TEMP_BUFFERS = limits.Limit("HTX_BULK_TEMP_BUFFERS_MB", 1024, "MB",
+                            "server memory for one typing session's temporary tables")
 _PG_ENCODING = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "cp1258": "WIN1258"}
 # A quote neither opening nor closing a field: Python's csv keeps it, COPY starts quoting there.
 _MID_FIELD_QUOTE = re.compile(rb'[^;\n"]"[^;\r\n"]')
@@ -277,9 +279,10 @@ def _companion_sql(feed, step: str) -> Path:
 def _room_for_temp_tables(cur) -> None:
     """TEMP_BUFFERS for the session, which PostgreSQL allows until its first temporary table:
     a session that had one keeps its size."""
+    size = f"{TEMP_BUFFERS.value()}MB"
     cur.execute("SAVEPOINT bulk_temp_buffers")
     try:
-        cur.execute("SELECT set_config('temp_buffers', %s, true)", (TEMP_BUFFERS,))
+        cur.execute("SELECT set_config('temp_buffers', %s, true)", (size,))
     except DataError:
         cur.execute("ROLLBACK TO SAVEPOINT bulk_temp_buffers")
     cur.execute("RELEASE SAVEPOINT bulk_temp_buffers")
