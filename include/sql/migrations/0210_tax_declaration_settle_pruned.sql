@@ -1,12 +1,13 @@
 -- Settling declarations (core.tax_declaration_settle, migration 0070) read every tax row of the
 -- batches involved to move a few thousand flags: after a monthly file of 31,015 rows, the
 -- UPDATE hashed all 10^6 rows of a 10^6-row batch (1.1 s of a 2.1 s merge) and all 10^7 of a
--- 10^7-row one (≈ 10 s). Only rows flagged as a contender is flagged can match it, and every
--- batch's partition is split by is_latest: the flags are now moved in two UPDATEs, one per value
--- of is_latest, each planned on its side of the split only (the latest rows of the batches
--- involved; their other rows only when a declaration is settled from all of its rows, as after
--- a re-sent file), and the contenders — a few thousand, which the planner otherwise took for a
--- hundred thousand — are analysed first, so that they are hashed, not the batches' rows.
+-- 10^7-row one (≈ 10 s). A row matches a contender only if its flag is the contender's, and
+-- every batch's partition is split by is_latest: the flags are now moved in two UPDATEs, one
+-- per value of is_latest, each planned on its side of the split only (the latest rows of the
+-- batches involved; their other rows only when a declaration is settled from all of its rows,
+-- as after a re-sent file), and the contenders — a few thousand, which the planner otherwise
+-- took for a hundred thousand — are analysed first, so that they are hashed, not the batches'
+-- rows.
 -- Same result as before: tests/test_tax_declarations_merge.py and test_marts_incremental.py.
 
 CREATE OR REPLACE FUNCTION core.tax_declaration_settle() RETURNS void
