@@ -449,7 +449,7 @@ def test_the_reader_takes_larger_temp_buffers_only_where_the_session_allows(
             if used_before:
                 cur.execute("CREATE TEMP TABLE earlier (x int) ON COMMIT DROP;"
                             " INSERT INTO earlier VALUES (1)")
-            bulk._room_for_temp_tables(cur)
+            bulk._room_for_temp_tables(cur, bulk.temp_buffers())
             cur.execute("SELECT current_setting('temp_buffers'), 1 + 1")
             assert cur.fetchone() == (expected, 2)
     finally:
@@ -461,7 +461,7 @@ def test_a_temp_buffers_setting_that_is_no_size_is_refused_by_name(local_server,
     conn = psycopg2.connect(local_server.uri("postgres"))
     try:
         with conn.cursor() as cur, pytest.raises(limits.LimitSettingError) as refused:
-            bulk._room_for_temp_tables(cur)
+            bulk._room_for_temp_tables(cur, bulk.temp_buffers())
         assert str(refused.value) == ("refused setting: HTX_BULK_TEMP_BUFFERS_MB must be a whole"
                                       " number of MB above 0, not '1GB'")
     finally:

@@ -162,7 +162,7 @@ def stage_file(cur, feed, parser, batch_id: int, url: str, zone) -> BulkResult:
     share = _Share(feed, parser, rules, url, zone, columns, encoding,
                    {f"m_{column}": message for column, message in parser.PARSE_MESSAGES.items()},
                    {"batch_id": batch_id, "critical": critical}, split_key,
-                   1 if split_key is None else SESSIONS.value())
+                   1 if split_key is None else SESSIONS.value(), temp_buffers())
     cur.execute("SAVEPOINT bulk_stage")
     try:
         with _helper_sessions(share.sessions - 1) as helpers:
@@ -199,12 +199,13 @@ class _Share:
     staging: dict    # batch_id, critical (the bits of the critical expectations)
     split_key: str | None = None   # the feed's `bulk/<feed>_split.sql`, if it has one
     sessions: int = 1              # SESSIONS for a feed that has one
+    temp_buffers: str = "8MB"      # temp_buffers(), read once before any session (else the default)
     opened: sql.Composable | None = None   # the batch's open partition
 
     def stage(self, cur, index: int) -> int:
         """This session's share of the rows COPYed, typed, checked and staged; how many it
         staged (its flagged rows stay in pg_temp.bulk_flagged, its raw ones in bulk_raw)."""
-        _room_for_temp_tables(cur)
+        _room_for_temp_tables(cur, self.temp_buffers)
         split = None
         if self.sessions > 1:   # the expression, its comments included, inside the condition
             split = sql.SQL("abs(hashtext(coalesce({}, '')) % {}) = {}").format(
@@ -276,10 +277,15 @@ def _companion_sql(feed, step: str) -> Path:
     return feed.bulk_sql.with_name(f"{feed.bulk_sql.stem}_{step}.sql")
 
 
-def _room_for_temp_tables(cur) -> None:
-    """TEMP_BUFFERS for the session, which PostgreSQL allows until its first temporary table:
-    a session that had one keeps its size."""
-    size = f"{TEMP_BUFFERS.value()}MB"
+def temp_buffers() -> str:
+    """TEMP_BUFFERS as PostgreSQL's temp_buffers reads it; a refused setting raises
+    LimitSettingError."""
+    return f"{TEMP_BUFFERS.value()}MB"
+
+
+def _room_for_temp_tables(cur, size: str) -> None:
+    """Temporary buffers of `size` for the session, which PostgreSQL allows until its first
+    temporary table: a session that had one keeps its size."""
     cur.execute("SAVEPOINT bulk_temp_buffers")
     try:
         cur.execute("SELECT set_config('temp_buffers', %s, true)", (size,))
