@@ -1,8 +1,9 @@
 """The marts refreshed incrementally after feed runs (htx.marts_incremental) equal a full rebuild:
 on a generated province — a few hundred entities with their histories, a few thousand tax
 declarations — through the real pipeline, each step followed by an incremental refresh that is
-then compared with a full one; and on the national data's generator (bench/national_data.py) at
-a small size. (The bundled sample: tests/test_all_feeds_e2e.py; national scale, timed:
+then compared with a full one; on the bundled sample's files of feeds 3–6 (lending, credit funds,
+annual reports, targets); and on the national data's generator (bench/national_data.py) at a
+small size. (The bundled sample: tests/test_all_feeds_e2e.py; national scale, timed:
 bench/national.py.)"""
 import logging
 import os
@@ -17,6 +18,7 @@ import pytest
 from conftest import query
 from faults_support import DROPPED_AT, TAX_HEADER, drop, run_feed, valid_codes
 from htx import marts, pipeline
+from plan_targets_support import annex_bytes, target_row
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import national_data  # noqa: E402
@@ -72,10 +74,15 @@ def _vn(amount: int) -> str:
 
 
 def deliver(landing, name: str, data: bytes) -> None:
-    path = drop(landing, f"tax/{name}", data)
+    deliver_file(landing, "tax_declarations", f"tax/{name}", data)
+
+
+def deliver_file(landing, feed: str, relative: str, data: bytes) -> None:
+    """A file of `feed` delivered (again, if it was: seen as changed), and the feed run."""
+    path = drop(landing, relative, data)
     stamp = DROPPED_AT + next(_resends)   # a re-sent file is seen as changed
     os.utime(path, (stamp, stamp))
-    run_feed("tax_declarations", pipeline.RunInfo("test", uuid.uuid4().hex[:8], "t"))
+    run_feed(feed, pipeline.RunInfo("test", uuid.uuid4().hex[:8], "t"))
 
 
 def pull(server, *items) -> None:
@@ -280,3 +287,91 @@ def test_a_tax_file_records_its_earliest_period(warehouse, landing, monkeypatch,
                             " FROM audit.marts_change AS c JOIN core.tax_declaration AS d"
                             " USING (batch_id) WHERE c.feed = 'tax_declarations' GROUP BY 1"
                  ) == [(date(2024, 5, 1), 37)]
+
+
+# The bundled sample's files held back from its first load, for the test below to deliver.
+HELD_BACK = ("lending/vbsp_202408.xlsx", "credit_funds/5700101348_2024Q1.json",
+             "annual_reports/bao_cao_nam_2023.csv", "plan_targets/chi_tieu_2024.xlsx")
+
+
+@pytest.fixture
+def sample_province(warehouse, landing, registry_api, tmp_path):
+    """The bundled sample — the registry and every file feed, their corrected re-sends and the
+    files HELD_BACK aside — loaded and refreshed; returns where its files were written."""
+    from htx.dev import sample
+    from htx.dev.sample.registrations import generate
+    from htx.feeds.config import FEEDS
+
+    items = generate()
+    pull(registry_api([]), *items)
+    written = tmp_path / "sample"
+    sample.write_drops(written, items)
+    for path in sorted(p for p in written.rglob("*") if p.is_file()):
+        relative = path.relative_to(written).as_posix()
+        if relative not in HELD_BACK and not relative.startswith(sample.RESEND_DIR):
+            drop(landing, relative, path.read_bytes())
+    for feed in FEEDS.values():
+        if feed.source.kind == "file_drop":
+            run_feed(feed.name, pipeline.RunInfo("test", uuid.uuid4().hex[:8], "t"))
+    marts.refresh()
+    return written
+
+
+def ending_from(dsn, first_end: str) -> int:
+    return query(dsn, "SELECT count(*) FROM mart.reporting_period WHERE period_end >= %s",
+                 (first_end,))[0][0]
+
+
+def test_lending_credit_fund_annual_and_target_files_refresh_only_what_they_change(
+        warehouse, landing, sample_province):
+    """Feeds 3–6 record the periods their merges can change, as the tax and registry feeds do:
+    a lending report from its report date, a credit-fund report from its quarter end, an annual
+    report from 1 January of its year — each also from what the re-sent file it replaces held —
+    and a target annex none (the targets are set on every period in every refresh, and taken
+    off where none is in force any more). Each refresh equals a full rebuild."""
+    written = sample_province
+    total = len(marts_now(warehouse)["periods"])
+
+    def held(relative: str) -> bytes:
+        return (written / relative).read_bytes()
+
+    def refreshed_from(first_end: str | None) -> None:
+        done = refreshed_as_a_full_rebuild(warehouse)
+        recomputed = 0 if first_end is None else ending_from(warehouse, first_end)
+        assert done["periods_recomputed"] == recomputed < total
+
+    # (feed, file delivered, its content, the first period end recomputed)
+    steps = [
+        # Lending: August's report (31/08/2024); then June's file re-sent holding a report of
+        # 30/09/2024 — the periods from June change, where the report it replaces counted.
+        ("support_lending", "lending/vbsp_202408.xlsx", "lending/vbsp_202408.xlsx", "2024-08-31"),
+        ("support_lending", "lending/vbsp_202406.xlsx", "lending/vbsp_202409.xlsx", "2024-06-30"),
+        # Credit funds: a fund's Q1 2024 report; then a revised Q3 report re-sent.
+        ("credit_fund_reports", "credit_funds/5700101348_2024Q1.json",
+         "credit_funds/5700101348_2024Q1.json", "2024-03-31"),
+        ("credit_fund_reports", "credit_funds/5700462351_2024Q3.json",
+         "_resend/credit_funds/5700462351_2024Q3.json", "2024-09-30"),
+        # Annual reports: 2023's file; then that file re-sent holding 2024's reports — its 2023
+        # reports gone, the periods from 1 January 2023 change.
+        ("annual_reports", "annual_reports/bao_cao_nam_2023.csv",
+         "annual_reports/bao_cao_nam_2023.csv", "2023-01-01"),
+        ("annual_reports", "annual_reports/bao_cao_nam_2023.csv",
+         "annual_reports/bao_cao_nam_2024.csv", "2023-01-01"),
+    ]
+    for feed, delivered, content, first_end in steps:
+        deliver_file(landing, feed, delivered, held(content))
+        refreshed_from(first_end)
+
+    # Targets: 2024's annex, then a version of it with one target changed and the others gone.
+    targets = ("SELECT indicator_code, target FROM mart.plan_indicator WHERE breakdown = ''"
+               " AND period_start = '2024-01-01' AND period_end = '2024-09-30'"
+               " AND target IS NOT NULL ORDER BY 1")
+    assert query(warehouse, targets) == []
+    deliver_file(landing, "plan_targets", "plan_targets/chi_tieu_2024.xlsx",
+                 held("plan_targets/chi_tieu_2024.xlsx"))
+    refreshed_from(None)
+    assert ("HTX_TOTAL", 747) in query(warehouse, targets)
+    deliver_file(landing, "plan_targets", "plan_targets/chi_tieu_2024.xlsx",
+                 annex_bytes([target_row("HTX_TOTAL", target=800)]))
+    refreshed_from(None)
+    assert query(warehouse, targets) == [("HTX_TOTAL", 800)]

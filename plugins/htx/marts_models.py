@@ -8,7 +8,8 @@ model reads — itself, or through the temporary tables of earlier models it use
 read the registry's cooperatives: `registry_as_of`). `every_period`: the model prepares for, or
 derives from, the others (estimate basis, reported groups, the registry as of each period, member
 totals, values, shares, estimates, targets): it runs for every period the refresh recomputes and
-reads or writes only the rows the others recomputed. `indicators`: the indicators whose rows it
+reads or writes only the rows the others recomputed — but the targets', which it sets on every
+row, recomputed or kept (a target annex changes no value: it recomputes no period). `indicators`: the indicators whose rows it
 writes (mart.plan_indicator_members, mart.plan_indicator, mart.locality_across_reform); each
 indicator of the catalogue (include/reference/indicators.csv) is written by exactly one model.
 `tables`: the tables with a row per period that it alone writes, every row of them its
@@ -25,6 +26,7 @@ TAX = "tax_declarations"
 LENDING = "support_lending"
 CREDIT_FUNDS = "credit_fund_reports"
 ANNUAL_REPORTS = "annual_reports"
+PLAN_TARGETS = "plan_targets"
 
 
 @dataclass(frozen=True)
@@ -70,9 +72,9 @@ MODELS: dict[str, Model] = {
         "HTX_SECTOR_SHARE", "THT_SECTOR_SHARE", "HTX_NOT_ACTIVE_SHARE", "QTDND_EQUITY_SHARE",
         "QTDND_DEPOSIT_SHARE"), every_period=True),
     "850_year_end_estimates.sql": EVERY_PERIOD,
-    # Targets (feed 6, plan_targets) on every value that has one; a plan_targets merge records
-    # no bound (it makes the next refresh whole).
-    "900_plan_targets.sql": EVERY_PERIOD,
+    # Targets (feed 6, plan_targets) on every value that has one, in every refresh: an annex's
+    # merge recomputes no period (include/sql/marts_changes/plan_targets.sql).
+    "900_plan_targets.sql": Model(frozenset({PLAN_TARGETS}), every_period=True),
 }
 
 

@@ -126,6 +126,7 @@ FEEDS: dict[str, Feed] = {
             doc="Monthly XLSX snapshot of every loan contract as of its report date; the "
                 "`Tổng cộng` totals must reconcile with the detail or the file is rejected whole.",
             batch_check="reconcile_totals",
+            marts_changes=SQL_DIR / "marts_changes" / "support_lending.sql",
         ),
         Feed(
             name="credit_fund_reports",
@@ -137,6 +138,7 @@ FEEDS: dict[str, Feed] = {
             due=DueRule("quarter", 20),
             doc="One JSON report per fund and quarter; the highest `revision` wins; `unit` must "
                 "be `trieu_dong`; balance-sheet sanity checks quarantine a report.",
+            marts_changes=SQL_DIR / "marts_changes" / "credit_fund_reports.sql",
         ),
         Feed(
             name="annual_reports",
@@ -147,6 +149,7 @@ FEEDS: dict[str, Feed] = {
             expected_cadence=timedelta(days=366),
             doc="One row per cooperative and year (a later file wins): workers, member-workers, "
                 "income per worker, managers and their qualifications.",
+            marts_changes=SQL_DIR / "marts_changes" / "annual_reports.sql",
         ),
         Feed(
             name="plan_targets",
@@ -157,6 +160,7 @@ FEEDS: dict[str, Feed] = {
             expected_cadence=timedelta(days=366),  # one annex a year, re-issued when adjusted
             doc="Phụ biểu 02 of each year's plan: targets per indicator code and breakdown, with "
                 "the plan document; every version kept, the latest delivered one in force.",
+            marts_changes=SQL_DIR / "marts_changes" / "plan_targets.sql",
         ),
     )
 }
