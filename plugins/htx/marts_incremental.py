@@ -289,7 +289,7 @@ def describe(scope: Scope) -> str:
     if scope.full:
         return "every period recomputed"
     if scope.refresh_from is None:
-        return "no period changed"
+        return "no period recomputed (the targets in force set again)"
     models = ", ".join(f"{path.stem} from {recomputed_from:%d/%m/%Y}"
                        for path, recomputed_from in scope.models.items()
                        if recomputed_from is not None and recomputed_from != scope.refresh_from)
