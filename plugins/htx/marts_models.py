@@ -9,9 +9,10 @@ read the registry's cooperatives: `registry_as_of`). `every_period`: the model p
 derives from, the others (estimate basis, reported groups, the registry as of each period, member
 totals, values, shares, estimates, targets): it runs for every period the refresh recomputes and
 reads or writes only the rows the others recomputed — but the targets', which it sets on every
-row, recomputed or kept (a target annex changes no value: it recomputes no period). `indicators`: the indicators whose rows it
-writes (mart.plan_indicator_members, mart.plan_indicator, mart.locality_across_reform); each
-indicator of the catalogue (include/reference/indicators.csv) is written by exactly one model.
+row, recomputed or kept (a target annex changes no value: it recomputes no period).
+`indicators`: the indicators whose rows it writes (mart.plan_indicator_members,
+mart.plan_indicator, mart.locality_across_reform); each indicator of the catalogue
+(include/reference/indicators.csv) is written by exactly one model.
 `tables`: the tables with a row per period that it alone writes, every row of them its
 indicators' (the registry's members per entity, mart.registry_member_period).
 tests/test_marts_models.py holds every model file, feed and indicator to this declaration; a

@@ -7,7 +7,8 @@
 -- keeps take its targets here, and lose those it no longer sets.
 UPDATE mart.plan_indicator AS i
 SET target = NULL, attainment_pct = NULL, estimate_attainment_pct = NULL
-WHERE (i.target IS NOT NULL OR i.attainment_pct IS NOT NULL OR i.estimate_attainment_pct IS NOT NULL)
+WHERE (i.target IS NOT NULL OR i.attainment_pct IS NOT NULL
+       OR i.estimate_attainment_pct IS NOT NULL)
   AND NOT EXISTS (SELECT FROM mart.plan_target AS t
                   WHERE t.indicator_code = i.indicator_code
                     AND t.breakdown = i.breakdown
