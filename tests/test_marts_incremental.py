@@ -375,3 +375,9 @@ def test_lending_credit_fund_annual_and_target_files_refresh_only_what_they_chan
                  annex_bytes([target_row("HTX_TOTAL", target=800)]))
     refreshed_from(None)
     assert query(warehouse, targets) == [("HTX_TOTAL", 800)]
+    # A refresh that changes no target rewrites no row: 900 leaves the rows already right.
+    with_targets = ("SELECT indicator_code, breakdown, period_end, xmin::text, ctid::text"
+                    " FROM mart.plan_indicator WHERE target IS NOT NULL ORDER BY 1, 2, 3")
+    before = query(warehouse, with_targets)
+    assert marts.refresh(incremental=True)["periods_recomputed"] == 0
+    assert query(warehouse, with_targets) == before != []

@@ -21,4 +21,8 @@ SET target = t.target,
 FROM mart.plan_target AS t
 WHERE t.indicator_code = i.indicator_code
   AND t.breakdown = i.breakdown
-  AND i.period_start = make_date(t.plan_year, 1, 1);
+  AND i.period_start = make_date(t.plan_year, 1, 1)
+  -- a row already right is left alone (no dead tuple for every target in every refresh)
+  AND (i.target, i.attainment_pct, i.estimate_attainment_pct)
+      IS DISTINCT FROM (t.target, i.value * 100 / NULLIF(t.target, 0),
+                        i.estimate_full_year * 100 / NULLIF(t.target, 0));
