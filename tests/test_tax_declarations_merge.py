@@ -79,8 +79,10 @@ def test_a_delivered_file_lands_in_core_with_its_lineage(warehouse, suite):
     batch = deliver(warehouse, "tax/to_khai_202410.csv", (CORPUS / "cp1258.csv").read_bytes(), suite)
     rows = query(warehouse, "SELECT tax_code, parent_code, is_branch, taxpayer_name, period_kind,"
                             " source_file, source_object LIKE %s, source_row"
-                            " FROM core.tax_declaration WHERE batch_id = %s ORDER BY source_row",
-                 ("file:///landing/_landed/%", batch))
+                            " FROM core.tax_declaration_latest WHERE batch_id = %s"
+                            " ORDER BY source_row", ("file:///landing/_landed/%", batch))
+    assert len(rows) == query(warehouse, "SELECT count(*) FROM core.tax_declaration"
+                                         " WHERE batch_id = %s", (batch,))[0][0]
     assert [r[:3] for r in rows] == [
         (A, A, False), (B, B, False), (f"{B}-001", B, True), (C, C, False)]
     assert rows[0][3] == "Hợp tác xã Nông nghiệp Tuyền Hiền"    # decoded, NFC
